@@ -1,0 +1,70 @@
+"""The append-only audit log: who changed what, when, from what to what, and why.
+
+Every operator-visible state change (config, alias, kill switch, halt, incident) writes one
+row here in the same transaction as the change itself. The database refuses UPDATE/DELETE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from cvntrade.db.tables import audit_log
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited change; `before`/`after` are JSON-serialisable snapshots of the target."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str
+    reason: str
+    before: Any = None
+    after: Any = None
+    id: int | None = None
+
+
+def write_audit(conn: Connection, entry: AuditEntry) -> None:
+    """Append `entry` inside the caller's transaction (so it commits or rolls back with it)."""
+    conn.execute(
+        insert(audit_log).values(
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.target,
+            before=entry.before,
+            after=entry.after,
+            reason=entry.reason,
+        )
+    )
+
+
+def read_audit(
+    engine: Engine, *, target: str | None = None, action: str | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """The newest audit entries first, optionally for one target and/or action."""
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if target is not None:
+        query = query.where(audit_log.c.target == target)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        AuditEntry(
+            id=row["id"],
+            at=row["at"],
+            actor=row["actor"],
+            action=row["action"],
+            target=row["target"],
+            before=row["before"],
+            after=row["after"],
+            reason=row["reason"],
+        )
+        for row in rows
+    ]

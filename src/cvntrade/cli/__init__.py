@@ -1,0 +1,1 @@
+"""The `cvntrade` command line (Typer + Rich), one module per command group."""

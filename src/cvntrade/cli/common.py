@@ -1,0 +1,59 @@
+"""What every command shares: the engine, the actor, JSON output and Rich console."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import getpass
+import json
+import os
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import Engine
+
+from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def open_engine(*, require_schema: bool = True) -> Engine:
+    """The engine for `CVN_DATABASE_URL` (or the embedded SQLite), schema checked by default."""
+    from cvntrade.db import create_db_engine, require_current
+    from cvntrade.settings import get_settings
+
+    engine = create_db_engine(get_settings().effective_database_url)
+    if require_schema:
+        require_current(engine)
+    return engine
+
+
+def default_actor() -> str:
+    """Who is acting: `$CVN_ACTOR`, else the login name."""
+    return os.environ.get("CVN_ACTOR") or getpass.getuser()
+
+
+def clock_from(now: str | None) -> Clock:
+    """A clock frozen at `--now` when given, else the real UTC clock."""
+    return utc_now if now is None else fixed_clock(parse_utc(now, field="--now"))
+
+
+def _default(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(payload: Any) -> None:
+    """Print `payload` (dataclasses, datetimes welcome) as JSON on stdout."""
+    print(json.dumps(payload, default=_default, indent=2, sort_keys=True))
+
+
+def fmt_pct(value: float | None) -> str:
+    """A percent figure for tables (`realized_pnl_pct` units)."""
+    return "—" if value is None else f"{value:+.4f}"

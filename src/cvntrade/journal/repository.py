@@ -1,0 +1,48 @@
+"""Reading and writing `trade_journal` rows; the only journal module that speaks SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from cvntrade.db.tables import trade_journal
+from cvntrade.journal.records import Trade
+
+INSERT_CHUNK = 5_000
+LOOKUP_CHUNK = 900  # stays below SQLite's bound-parameter limit
+
+_TRADE_COLUMNS = tuple(Trade.__dataclass_fields__)
+
+
+def insert_trades(conn: Connection, trades: Sequence[Trade]) -> int:
+    """Insert `trades` inside the caller's transaction; returns how many rows were written."""
+    for start in range(0, len(trades), INSERT_CHUNK):
+        chunk = trades[start : start + INSERT_CHUNK]
+        conn.execute(insert(trade_journal), [t.as_row() for t in chunk])
+    return len(trades)
+
+
+def existing_trades(conn: Connection, trade_ids: Iterable[str]) -> dict[str, Trade]:
+    """The stored trades among `trade_ids`, keyed by id (used for idempotent imports)."""
+    ids = list(trade_ids)
+    found: dict[str, Trade] = {}
+    columns = [trade_journal.c[name] for name in _TRADE_COLUMNS]
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        rows = conn.execute(select(*columns).where(trade_journal.c.trade_id.in_(chunk))).all()
+        for row in rows:
+            found[row.trade_id] = Trade(**row._asdict())
+    return found
+
+
+def delete_trades_from_source(conn: Connection, source: str) -> int:
+    """Remove every trade written by `source` (drills replace their previous history)."""
+    result = conn.execute(delete(trade_journal).where(trade_journal.c.source == source))
+    return int(result.rowcount or 0)
+
+
+def count_trades(engine: Engine) -> int:
+    """How many trades the journal holds."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(trade_journal)).scalar_one())

@@ -1,0 +1,75 @@
+"""All environment settings, read once, in one place.
+
+| variable | default | meaning |
+|---|---|---|
+| `CVN_HOME` | `~/.cvntrade` | where the embedded database, data and MLflow store live |
+| `CVN_DATABASE_URL` | `sqlite:///$CVN_HOME/cvntrade.db` | SQLAlchemy URL (SQLite WAL or PostgreSQL) |
+| `CVN_LOG_LEVEL` | `WARNING` | Python logging level |
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """CVNTrade settings from `CVN_*` environment variables (frozen once read)."""
+
+    model_config = SettingsConfigDict(env_prefix="CVN_", frozen=True, extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".cvntrade")
+    database_url: str | None = None
+    log_level: LogLevel = "WARNING"
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: `CVN_DATABASE_URL`, else the SQLite file under `CVN_HOME`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'cvntrade.db'}"
+
+    def __repr__(self) -> str:
+        return f"Settings(home={self.home!s}, database_url={redact_url(self.effective_database_url)})"
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL so it can be printed or logged."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    from pydantic import ValidationError
+
+    from cvntrade.errors import UserInputError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CVN_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise UserInputError(f"invalid environment setting: {problems}") from None
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return settings
