@@ -1,4 +1,4 @@
-"""Time in one place: naive UTC datetimes, and a clock that can be injected (replay, drills, tests)."""
+"""Time in one place: naive UTC datetimes and an injectable clock (replay, drills, tests)."""
 
 from __future__ import annotations
 

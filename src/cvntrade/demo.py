@@ -19,13 +19,19 @@ console = Console()
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("Initialise CVN_HOME and migrate the embedded database", "db upgrade"),
-    ("Rehearsal history: focal champions regress on 3 symbols",
-     "drill journal --scenario focal-regression --actor demo"),
-    ("Focal was promoted 14 days ago (config flip)",
-     "config set CVN_LOSS_FUNCTION=focal CVN_FOCAL_GAMMA=2.0 CVN_FOCAL_ALPHA=0.25 "
-     "--reason 'demo: focal passed the FTF sweep gate' --actor demo"),
-    ("Runbook step 1 — confirm the alert is real (>= 2 negative symbols)",
-     "expectancy --window 48h --loss focal"),
+    (
+        "Rehearsal history: focal champions regress on 3 symbols",
+        "drill journal --scenario focal-regression --actor demo",
+    ),
+    (
+        "Focal was promoted 14 days ago (config flip)",
+        "config set CVN_LOSS_FUNCTION=focal CVN_FOCAL_GAMMA=2.0 CVN_FOCAL_ALPHA=0.25 "
+        "--reason 'demo: focal passed the FTF sweep gate' --actor demo",
+    ),
+    (
+        "Runbook step 1 — confirm the alert is real (>= 2 negative symbols)",
+        "expectancy --window 48h --loss focal",
+    ),
     ("Runbook step 2 — check the active config (focal active?)", "config show"),
     ("Runbook diagnosis — per-fold analysis (regime shift?)", "expectancy folds --loss focal"),
     ("Audit trail of config changes", "config history"),

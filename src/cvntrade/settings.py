@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | `CVN_HOME` | `~/.cvntrade` | where the embedded database, data and MLflow store live |
-| `CVN_DATABASE_URL` | `sqlite:///$CVN_HOME/cvntrade.db` | SQLAlchemy URL (SQLite WAL or PostgreSQL) |
+| `CVN_DATABASE_URL` | `sqlite:///$CVN_HOME/cvntrade.db` | SQLAlchemy URL (SQLite or PostgreSQL) |
 | `CVN_LOG_LEVEL` | `WARNING` | Python logging level |
 """
 
@@ -47,7 +47,9 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.home / 'cvntrade.db'}"
 
     def __repr__(self) -> str:
-        return f"Settings(home={self.home!s}, database_url={redact_url(self.effective_database_url)})"
+        return (
+            f"Settings(home={self.home!s}, database_url={redact_url(self.effective_database_url)})"
+        )
 
 
 def redact_url(url: str) -> str:
@@ -68,7 +70,8 @@ def get_settings() -> Settings:
         settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"CVN_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            f"CVN_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
         )
         raise UserInputError(f"invalid environment setting: {problems}") from None
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")

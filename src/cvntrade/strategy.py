@@ -30,7 +30,7 @@ def parse_symbol(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Strategy:
-    """A long-only triple-barrier strategy: stop loss and take profit in percent, horizon in hours."""
+    """A long-only triple-barrier strategy: stop and take profit in percent, horizon in hours."""
 
     stop_pct: float
     take_pct: float
@@ -42,7 +42,8 @@ class Strategy:
         match = _STRATEGY_RE.match(text)
         if match is None:
             raise UserInputError(
-                f"invalid strategy {text!r}: expected SL<stop%>_TP<take%>_H<hours>, e.g. SL0.5_TP1_H4"
+                f"invalid strategy {text!r}: expected SL<stop%>_TP<take%>_H<hours>, "
+                "e.g. SL0.5_TP1_H4"
             )
         stop, take, hours = float(match["stop"]), float(match["take"]), int(match["hours"])
         if stop <= 0 or take <= 0 or hours <= 0:
@@ -64,5 +65,7 @@ def _fmt(value: float) -> str:
 
 def model_name(symbol: str, strategy: str | Strategy, model_type: str = DEFAULT_MODEL_TYPE) -> str:
     """The registered model name `CVNTrade_{MODEL_TYPE}_{SYMBOL}_{STRATEGY}` (capital C)."""
-    strategy_name = strategy.name if isinstance(strategy, Strategy) else Strategy.parse(strategy).name
+    strategy_name = (
+        strategy.name if isinstance(strategy, Strategy) else Strategy.parse(strategy).name
+    )
     return f"CVNTrade_{model_type}_{parse_symbol(symbol)}_{strategy_name}"

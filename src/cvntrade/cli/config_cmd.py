@@ -14,16 +14,25 @@ app = typer.Typer(
 
 
 @app.command("show")
-def show_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def show_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
     """Show the active configuration with its version and last change time."""
     from cvntrade.config import read_config
 
     snapshot = read_config(open_engine())
     if as_json:
-        print_json({"base_env": dict(snapshot.env), "version": snapshot.version,
-                    "updated_at": snapshot.updated_at})
+        print_json(
+            {
+                "base_env": dict(snapshot.env),
+                "version": snapshot.version,
+                "updated_at": snapshot.updated_at,
+            }
+        )
         return
-    table = Table(title=f"ftf_config  version {snapshot.version}  updated_at {snapshot.updated_at} UTC")
+    table = Table(
+        title=f"ftf_config  version {snapshot.version}  updated_at {snapshot.updated_at} UTC"
+    )
     table.add_column("key")
     table.add_column("value")
     for key in sorted(snapshot.env):
@@ -60,9 +69,15 @@ def set_cmd(
         expect_version=expect_version,
     )
     if as_json:
-        print_json({"changed_keys": change.changed_keys, "version_before": change.before.version,
-                    "version": change.after.version, "base_env": dict(change.after.env),
-                    "updated_at": change.after.updated_at})
+        print_json(
+            {
+                "changed_keys": change.changed_keys,
+                "version_before": change.before.version,
+                "version": change.after.version,
+                "base_env": dict(change.after.env),
+                "updated_at": change.after.updated_at,
+            }
+        )
         return
     if not change.changed:
         console.print(f"no change: already set (version {change.after.version})")
@@ -82,11 +97,18 @@ def history_cmd(
 
     entries = config_history(open_engine(), limit=limit)
     if as_json:
-        print_json([
-            {"version": e.version, "changed_at": e.changed_at, "actor": e.actor, "reason": e.reason,
-             "changes": {k: {"before": b, "after": a} for k, (b, a) in e.diff.items()}}
-            for e in entries
-        ])
+        print_json(
+            [
+                {
+                    "version": e.version,
+                    "changed_at": e.changed_at,
+                    "actor": e.actor,
+                    "reason": e.reason,
+                    "changes": {k: {"before": b, "after": a} for k, (b, a) in e.diff.items()},
+                }
+                for e in entries
+            ]
+        )
         return
     table = Table(title="ftf_config history")
     for column in ("version", "changed_at (UTC)", "actor", "reason", "changes"):

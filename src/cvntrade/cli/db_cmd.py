@@ -6,7 +6,9 @@ import typer
 
 from cvntrade.cli.common import console, open_engine
 
-app = typer.Typer(help="Database schema: create/upgrade it and show its revision.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: create/upgrade it and show its revision.", no_args_is_help=True
+)
 
 
 @app.command("upgrade")
@@ -17,7 +19,9 @@ def upgrade_cmd() -> None:
 
     engine = open_engine(require_schema=False)
     revision = upgrade(engine)
-    console.print(f"database {redact_url(get_settings().effective_database_url)} at revision {revision}")
+    console.print(
+        f"database {redact_url(get_settings().effective_database_url)} at revision {revision}"
+    )
 
 
 @app.command("current")
@@ -27,5 +31,7 @@ def current_cmd() -> None:
 
     engine = open_engine(require_schema=False)
     current, head = current_revision(engine), head_revision()
-    state = "up to date" if current == head else f"behind (newest is {head}; run `cvntrade db upgrade`)"
+    state = (
+        "up to date" if current == head else f"behind (newest is {head}; run `cvntrade db upgrade`)"
+    )
     console.print(f"{current or 'none'} ({state})")

@@ -6,7 +6,9 @@ import typer
 
 from cvntrade.cli.common import clock_from, console, default_actor, open_engine, print_json
 
-app = typer.Typer(help="Write rehearsal data so operators can practise the runbook.", no_args_is_help=True)
+app = typer.Typer(
+    help="Write rehearsal data so operators can practise the runbook.", no_args_is_help=True
+)
 
 
 @app.command("journal")

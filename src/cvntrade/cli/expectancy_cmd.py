@@ -48,16 +48,22 @@ def window_cmd(
     )
     negative = [r.crypto_symbol for r in rows if r.negative]
     if as_json:
-        print_json({
-            "window": window,
-            "loss": loss,
-            "symbols": [
-                {"crypto_symbol": r.crypto_symbol, "expectancy_pct": r.expectancy_pct,
-                 "n_trades": r.n_trades, "negative": r.negative}
-                for r in rows
-            ],
-            "negative_symbols": negative,
-        })
+        print_json(
+            {
+                "window": window,
+                "loss": loss,
+                "symbols": [
+                    {
+                        "crypto_symbol": r.crypto_symbol,
+                        "expectancy_pct": r.expectancy_pct,
+                        "n_trades": r.n_trades,
+                        "negative": r.negative,
+                    }
+                    for r in rows
+                ],
+                "negative_symbols": negative,
+            }
+        )
         return
     table = Table(title=f"Expectancy over {window} ({loss} models), percent net")
     for column in ("crypto_symbol", "expectancy", "n_trades", ""):
@@ -83,17 +89,29 @@ def folds_cmd(
 
     rows = expectancy_folds(open_engine(), loss=_loss_filter(loss), clock=clock_from(now))
     if as_json:
-        print_json([
-            {"crypto_symbol": r.crypto_symbol, "exp_7d": r.exp_7d, "exp_48h": r.exp_48h,
-             "exp_14d_baseline": r.exp_14d_baseline, "regime_shift": r.regime_shift}
-            for r in rows
-        ])
+        print_json(
+            [
+                {
+                    "crypto_symbol": r.crypto_symbol,
+                    "exp_7d": r.exp_7d,
+                    "exp_48h": r.exp_48h,
+                    "exp_14d_baseline": r.exp_14d_baseline,
+                    "regime_shift": r.regime_shift,
+                }
+                for r in rows
+            ]
+        )
         return
     table = Table(title=f"Per-fold expectancy ({loss} models), percent net")
     for column in ("crypto_symbol", "exp_7d", "exp_48h", "exp_14d_baseline", "regime shift"):
         table.add_column(column)
     for r in rows:
         verdict = {True: "[red]yes[/red]", False: "no", None: "—"}[r.regime_shift]
-        table.add_row(r.crypto_symbol, fmt_pct(r.exp_7d), fmt_pct(r.exp_48h),
-                      fmt_pct(r.exp_14d_baseline), verdict)
+        table.add_row(
+            r.crypto_symbol,
+            fmt_pct(r.exp_7d),
+            fmt_pct(r.exp_48h),
+            fmt_pct(r.exp_14d_baseline),
+            verdict,
+        )
     console.print(table)

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import typer
 
-from cvntrade.cli.common import console, print_json, open_engine
+from cvntrade.cli.common import console, open_engine, print_json
 
 app = typer.Typer(help="The trade journal: import trades from CSV/Parquet.", no_args_is_help=True)
 
 
 @app.command("import")
 def import_cmd(
-    files: list[Path] = typer.Argument(..., help="CSV or Parquet files with trade_journal columns."),
+    files: list[Path] = typer.Argument(
+        ..., help="CSV or Parquet files with trade_journal columns."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Import trades; every row is validated first and a bad file writes nothing.

@@ -1,4 +1,4 @@
-"""Entry point of the `cvntrade` command: registers the command groups, maps errors to exit codes."""
+"""Entry point of `cvntrade`: registers the command groups and maps errors to exit codes."""
 
 from __future__ import annotations
 
@@ -27,12 +27,22 @@ app.add_typer(drill_cmd.app, name="drill")
 
 
 def run() -> None:
-    """Run the CLI; a `CvnError` becomes one line on stderr and its exit code, never a traceback."""
+    """Run the CLI; errors become one line on stderr with their exit code, never a traceback.
+
+    Usage errors exit 2, `CvnError`s exit with their own code (2 input, 3 conflict, 4 dependency).
+    """
     try:
-        app()
+        result = app(standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad type, missing value
+        print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(130)
     except CvnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

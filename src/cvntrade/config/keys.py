@@ -34,7 +34,9 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return normalise
 
 
-def _float(*, low: float, high: float | None = None, open_low: bool = False) -> Callable[[str], str]:
+def _float(
+    *, low: float, high: float | None = None, open_low: bool = False
+) -> Callable[[str], str]:
     def normalise(raw: str) -> str:
         try:
             value = float(raw)

@@ -45,8 +45,13 @@ HEALTHY_RECENT_WIN_RATE = 0.7
 LOSING_RECENT_WIN_RATE = 0.2
 # Version numbers are per registered model; these mimic a registry that has lived a while.
 FOCAL_VERSIONS = {"BTCUSDC": 42, "ETHUSDC": 37, "SOLUSDC": 29, "XRPUSDC": 18, "ADAUSDC": 12}
-START_PRICES = {"BTCUSDC": 91_000.0, "ETHUSDC": 3_050.0, "SOLUSDC": 142.0, "XRPUSDC": 2.2,
-                "ADAUSDC": 0.42}
+START_PRICES = {
+    "BTCUSDC": 91_000.0,
+    "ETHUSDC": 3_050.0,
+    "SOLUSDC": 142.0,
+    "XRPUSDC": 2.2,
+    "ADAUSDC": 0.42,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +81,11 @@ def generate_drill_trades(
 
 
 def _entry_times(now: dt.datetime, rng: np.random.Generator, horizon_h: int) -> list[dt.datetime]:
-    boundaries = [now - dt.timedelta(hours=48), now - dt.timedelta(days=7),
-                  now - dt.timedelta(days=14)]
+    boundaries = [
+        now - dt.timedelta(hours=48),
+        now - dt.timedelta(days=7),
+        now - dt.timedelta(days=14),
+    ]
     hour = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(days=HISTORY_DAYS)
     times: list[dt.datetime] = []
     while True:
@@ -146,7 +154,9 @@ def _gross_return(
     kind: str, strategy: Strategy, rng: np.random.Generator
 ) -> tuple[float, dt.timedelta]:
     if kind == "take_profit":
-        return strategy.take_pct, dt.timedelta(hours=int(rng.integers(1, strategy.horizon_hours + 1)))
+        return strategy.take_pct, dt.timedelta(
+            hours=int(rng.integers(1, strategy.horizon_hours + 1))
+        )
     if kind == "stop_loss":
         slippage = float(rng.uniform(0.0, 0.05))
         held = dt.timedelta(hours=int(rng.integers(1, strategy.horizon_hours + 1)))
@@ -178,8 +188,12 @@ def run_journal_drill(
                 target="trade_journal",
                 reason=f"journal drill {scenario}",
                 before={"drill_trades": replaced},
-                after={"drill_trades": len(trades), "scenario": scenario, "seed": seed,
-                       "now": now.isoformat()},
+                after={
+                    "drill_trades": len(trades),
+                    "scenario": scenario,
+                    "seed": seed,
+                    "now": now.isoformat(),
+                },
             ),
         )
     return DrillResult(scenario, now, len(trades), replaced, SCENARIOS[scenario])

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import replace
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -68,7 +67,7 @@ def read_trade_file(path: Path) -> pd.DataFrame:
 
 
 def parse_trades(frame: pd.DataFrame, source_name: str) -> list[Trade]:
-    """Validate every row of `frame`; raise one `UserInputError` naming the bad rows, or return trades."""
+    """Validate every row of `frame`: the trades, or one `UserInputError` naming the bad rows."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise UserInputError(f"{source_name}: missing column(s) {', '.join(missing)}")
@@ -83,7 +82,7 @@ def parse_trades(frame: pd.DataFrame, source_name: str) -> list[Trade]:
     seen: dict[str, int] = {}
     for position, record in enumerate(frame.to_dict("records"), start=1):
         try:
-            trade = _parse_row(record)
+            trade = _parse_row({str(k): v for k, v in record.items()})
         except ValueError as exc:
             problems.append(f"row {position}: {exc}")
             continue
@@ -153,14 +152,15 @@ def _parse_row(record: dict[str, object]) -> Trade:
         raise ValueError(f"exit_time {exit_time} is before entry_time {entry_time}")
     version = _number(record, "model_version")
     if version != int(version) or version < 1:
-        raise ValueError(f"model_version must be a positive integer (got {record['model_version']!r})")
-    probability = record.get("probability")
+        raise ValueError(
+            f"model_version must be a positive integer (got {record['model_version']!r})"
+        )
     parsed_probability = None
-    if probability not in (None, "") and not _is_nan(probability):
+    if _present(record, "probability"):
         parsed_probability = _number(record, "probability")
         if not 0.0 <= parsed_probability <= 1.0:
-            raise ValueError(f"probability must be in [0, 1] (got {probability!r})")
-    side = _text(record, "side") if record.get("side") not in (None, "") else "long"
+            raise ValueError(f"probability must be in [0, 1] (got {record['probability']!r})")
+    side = _text(record, "side") if _present(record, "side") else "long"
     if side not in SIDES:
         raise ValueError(f"side must be one of {', '.join(SIDES)} (got {side!r})")
     return Trade(
@@ -184,6 +184,11 @@ def _parse_row(record: dict[str, object]) -> Trade:
 
 def _is_nan(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
+
+
+def _present(record: dict[str, object], column: str) -> bool:
+    value = record.get(column)
+    return value is not None and not _is_nan(value) and str(value).strip() != ""
 
 
 def _text(record: dict[str, object], column: str) -> str:
@@ -224,7 +229,7 @@ def _time(record: dict[str, object], column: str) -> dt.datetime:
         stamp = pd.Timestamp(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ValueError(f"{column} is not a timestamp (got {raw!r})") from None
-    if stamp is pd.NaT or pd.isna(stamp):
+    if pd.isna(stamp):
         raise ValueError(f"{column} is empty")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)

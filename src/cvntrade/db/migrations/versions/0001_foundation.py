@@ -106,7 +106,9 @@ def upgrade() -> None:
 
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert ftf_config is not None
-    op.bulk_insert(ftf_config, [{"id": 1, "base_env": INITIAL_ENV, "version": 1, "updated_at": now}])
+    op.bulk_insert(
+        ftf_config, [{"id": 1, "base_env": INITIAL_ENV, "version": 1, "updated_at": now}]
+    )
     for table in APPEND_ONLY:
         _forbid_update_delete(table)
 
