@@ -5,6 +5,7 @@
 | `CVN_HOME` | `~/.cvntrade` | where the embedded database, data and MLflow store live |
 | `CVN_DATABASE_URL` | `sqlite:///$CVN_HOME/cvntrade.db` | SQLAlchemy URL (SQLite or PostgreSQL) |
 | `CVN_LOG_LEVEL` | `WARNING` | Python logging level |
+| `MLFLOW_TRACKING_URI` | `sqlite:///$CVN_HOME/mlflow.db` | MLflow tracking + registry store |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".cvntrade")
     database_url: str | None = None
     log_level: LogLevel = "WARNING"
+    mlflow_tracking_uri: str | None = Field(default=None, validation_alias="MLFLOW_TRACKING_URI")
 
     @field_validator("home")
     @classmethod
@@ -45,6 +47,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'cvntrade.db'}"
+
+    @property
+    def effective_tracking_uri(self) -> str:
+        """The MLflow store in use: `MLFLOW_TRACKING_URI`, else a SQLite store under `CVN_HOME`."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
 
     def __repr__(self) -> str:
         return (

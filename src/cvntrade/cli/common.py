@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 

@@ -1,0 +1,116 @@
+"""Registry operations the runbook performs by hand, as audited functions.
+
+`previous_non_focal` is the version the runbook rolls back to: the newest version older than the
+given one whose `loss_function` tag is `binary`. `set_alias` writes its audit row in the same
+database transaction that wraps the registry call, so a registry failure leaves no audit row and
+no half-done move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from cvntrade.audit import AuditEntry, write_audit
+from cvntrade.clock import Clock, utc_now
+from cvntrade.db.engine import write_transaction
+from cvntrade.errors import NotFoundError, UserInputError
+from cvntrade.registry.client import Registry
+from cvntrade.registry.records import ModelVersionInfo
+
+CHAMPION = "champion"
+SEARCH_DEPTH = 1000
+_RESERVED_ALIASES = ("latest",)
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMove:
+    """The result of `set_alias`: where the alias pointed before and after."""
+
+    name: str
+    alias: str
+    old_version: int | None
+    new_version: int
+    actor: str
+    reason: str
+
+    @property
+    def changed(self) -> bool:
+        """False when the alias already pointed at the requested version (nothing was done)."""
+        return self.old_version != self.new_version
+
+    def command_line(self) -> str:
+        """The exact `cvntrade` command equivalent to this move (for audit trails and docs)."""
+        return (
+            f"cvntrade models set-alias --name {self.name} --alias {self.alias} "
+            f"--version {self.new_version}"
+        )
+
+
+def list_versions(registry: Registry, name: str, max_results: int = 5) -> list[ModelVersionInfo]:
+    """The newest `max_results` versions of model `name`, newest first."""
+    if max_results < 1:
+        raise UserInputError(f"--max-results must be >= 1 (got {max_results})")
+    return registry.list_versions(name, max_results)
+
+
+def champion_of(registry: Registry, name: str) -> ModelVersionInfo:
+    """The version the `champion` alias points at; `NotFoundError` when there is none."""
+    aliases = registry.aliases(name)
+    if CHAMPION not in aliases:
+        raise NotFoundError(f"model {name!r} has no {CHAMPION!r} alias")
+    return registry.get_version(name, aliases[CHAMPION])
+
+
+def previous_non_focal(
+    registry: Registry, name: str, before_version: int | None = None
+) -> ModelVersionInfo:
+    """The newest `binary` version older than `before_version` (default: the champion)."""
+    if before_version is None:
+        before_version = champion_of(registry, name).version
+    for candidate in registry.list_versions(name, SEARCH_DEPTH):
+        if candidate.version < before_version and candidate.loss_function == "binary":
+            return candidate
+    raise NotFoundError(
+        f"model {name!r} has no version tagged loss_function=binary older than "
+        f"version {before_version}"
+    )
+
+
+def set_alias(
+    engine: Engine,
+    registry: Registry,
+    *,
+    name: str,
+    alias: str,
+    version: int,
+    reason: str,
+    actor: str,
+    clock: Clock = utc_now,
+) -> AliasMove:
+    """Point `alias` of `name` at `version`, audited; a no-op (not audited) when already there."""
+    if not reason.strip():
+        raise UserInputError("a non-empty --reason is required to move an alias")
+    if not alias or alias in _RESERVED_ALIASES or (alias[0] == "v" and alias[1:].isdigit()):
+        raise UserInputError(f"alias {alias!r} is reserved by MLflow; choose another name")
+    registry.get_version(name, version)  # NotFoundError for a version that does not exist
+    old = registry.aliases(name).get(alias)
+    move = AliasMove(name, alias, old, version, actor, reason)
+    if not move.changed:
+        return move
+    with write_transaction(engine) as conn:
+        write_audit(
+            conn,
+            AuditEntry(
+                at=clock(),
+                actor=actor,
+                action="models.set_alias",
+                target=f"{name}@{alias}",
+                reason=reason,
+                before={"version": old},
+                after={"version": version, "command": move.command_line()},
+            ),
+        )
+        registry.set_alias(name, alias, version)
+    return move
