@@ -6,7 +6,15 @@ import sys
 
 import typer
 
-from cvntrade.cli import config_cmd, db_cmd, drill_cmd, expectancy_cmd, journal_cmd, models_cmd
+from cvntrade.cli import (
+    config_cmd,
+    data_cmd,
+    db_cmd,
+    drill_cmd,
+    expectancy_cmd,
+    journal_cmd,
+    models_cmd,
+)
 from cvntrade.errors import CvnError
 
 app = typer.Typer(
@@ -24,6 +32,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(journal_cmd.app, name="journal")
 app.add_typer(expectancy_cmd.app, name="expectancy")
 app.add_typer(drill_cmd.app, name="drill")
+app.add_typer(data_cmd.app, name="data")
 app.add_typer(models_cmd.app, name="models")
 
 

@@ -1,0 +1,247 @@
+"""A regime-switching synthetic crypto market: the demo's market and the tests' ground truth.
+
+The model is documented in `docs/market.md`. In short, every bar's close-to-close log return is
+
+    r[t] = jump[t] + drift[t] + phi[t] * mean(r[t-1], ..., r[t-4]) + sigma[t] * eps[t]
+    eps[t] = beta * z_market[t] + sqrt(1 - beta**2) * z_symbol[t]
+
+A market-wide Markov chain picks the regime (trend, mean-revert, choppy-volatile); the regime
+sets the volatility multiplier, the momentum coefficient `phi` (the learnable signal) and the drift.
+At `regime_shift_at` the signal inverts (trend regimes stop trending: `phi -> -|phi|`, momentum
+becomes reversal) and the chain favours the choppy regime, so a model fitted before the shift
+loses its edge after it. Output is deterministic for
+(seed, symbol, start, end, interval, regime_shift_at), and one symbol's series does not depend
+on which other symbols are generated with it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cvntrade.errors import UserInputError
+from cvntrade.market.schema import canonical_ohlcv, interval_ms, utc_ms
+
+HOURS_PER_YEAR = 24 * 365
+MOMENTUM_LAGS = 4
+JUMP_PROBABILITY = 0.002
+JUMP_SIGMAS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolProfile:
+    """Per-symbol traits: annualised volatility (fraction), market loading, start price, volume."""
+
+    annual_vol: float
+    market_beta: float
+    start_price: float
+    base_volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """A market regime: volatility multiplier, momentum coefficient, drift (sigmas), duration."""
+
+    name: str
+    vol_mult: float
+    phi: float
+    drift_sigmas: float
+    mean_hours: float
+    weight_before: float
+    weight_after: float
+
+
+PROFILES: dict[str, SymbolProfile] = {
+    "BTC": SymbolProfile(0.55, 0.90, 42_000.0, 900.0),
+    "ETH": SymbolProfile(0.70, 0.88, 2_300.0, 12_000.0),
+    "SOL": SymbolProfile(0.95, 0.78, 100.0, 250_000.0),
+    "XRP": SymbolProfile(0.80, 0.72, 0.60, 30_000_000.0),
+    "ADA": SymbolProfile(0.85, 0.78, 0.55, 25_000_000.0),
+}
+REGIMES: tuple[Regime, ...] = (
+    Regime(
+        "trend",
+        vol_mult=0.9,
+        phi=0.45,
+        drift_sigmas=0.04,
+        mean_hours=120.0,
+        weight_before=0.45,
+        weight_after=0.30,
+    ),
+    Regime(
+        "mean_revert",
+        vol_mult=0.8,
+        phi=-0.30,
+        drift_sigmas=0.0,
+        mean_hours=96.0,
+        weight_before=0.35,
+        weight_after=0.25,
+    ),
+    Regime(
+        "choppy_volatile",
+        vol_mult=1.9,
+        phi=0.0,
+        drift_sigmas=0.0,
+        mean_hours=48.0,
+        weight_before=0.20,
+        weight_after=0.45,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SyntheticMarket:
+    """Generated bars per symbol, the shared regime of every bar and the shift's bar index."""
+
+    frames: dict[str, pd.DataFrame]
+    regimes: npt.NDArray[np.int8]
+    timestamps: npt.NDArray[np.datetime64]
+    shift_index: int | None
+
+    def regime_segments(self) -> list[tuple[str, str]]:
+        """(first bar open time ISO, regime name) for every run of bars in one regime."""
+        starts = np.flatnonzero(np.diff(self.regimes, prepend=-1) != 0)
+        return [(str(self.timestamps[i]) + "Z", REGIMES[int(self.regimes[i])].name) for i in starts]
+
+
+def profile_for(symbol: str) -> SymbolProfile:
+    """The profile of a symbol's base asset; unknown assets get a stable pseudo-random profile."""
+    for base, profile in PROFILES.items():
+        if symbol.startswith(base):
+            return profile
+    h = zlib.crc32(symbol.encode())
+    return SymbolProfile(
+        annual_vol=0.6 + (h % 400) / 1000,
+        market_beta=0.7,
+        start_price=1.0 + h % 100,
+        base_volume=1_000_000.0,
+    )
+
+
+def generate_market(
+    symbols: Sequence[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    interval: str = "1h",
+    seed: int = 0,
+    regime_shift_at: pd.Timestamp | None = None,
+) -> SyntheticMarket:
+    """Generate correlated OHLCV bars for `symbols` on `[start, end)`; see the module docstring."""
+    step = interval_ms(interval)
+    start_ms, end_ms = utc_ms(start), utc_ms(end)
+    if start_ms % step or end_ms <= start_ms:
+        raise UserInputError(
+            f"synthetic range [{start}, {end}) must be non-empty and start on the {interval} grid"
+        )
+    ms = np.arange(start_ms, end_ms, step, dtype=np.int64)
+    n = len(ms)
+    shift_index = None
+    if regime_shift_at is not None:
+        shift_index = int(np.searchsorted(ms, utc_ms(regime_shift_at)))
+        if not 0 < shift_index < n:
+            raise UserInputError(f"--regime-shift-at {regime_shift_at} is outside [{start}, {end})")
+    bar_hours = step / 3_600_000
+    market_rng = np.random.default_rng([seed, 0x5EED])
+    regimes, direction = _regime_path(market_rng, n, bar_hours, shift_index)
+    z_market = market_rng.standard_normal(n)
+    after = np.zeros(n, dtype=bool) if shift_index is None else np.arange(n) >= shift_index
+    vol_mult = np.array([r.vol_mult for r in REGIMES])[regimes]
+    phi = np.array([r.phi for r in REGIMES])[regimes]
+    phi = np.where(after, -np.abs(phi), phi)
+    drift_sigmas = np.array([r.drift_sigmas for r in REGIMES])[regimes] * direction
+    frames = {
+        symbol: _symbol_bars(symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas)
+        for symbol in symbols
+    }
+    return SyntheticMarket(frames, regimes, ms.astype("datetime64[ms]"), shift_index)
+
+
+def _regime_path(
+    rng: np.random.Generator, n: int, bar_hours: float, shift_index: int | None
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+    """Markov chain over REGIMES with geometric durations; trend runs get a random direction."""
+    regimes = np.empty(n, dtype=np.int8)
+    direction = np.empty(n, dtype=np.float64)
+    t, current = 0, int(rng.integers(len(REGIMES)))
+    while t < n:
+        regime = REGIMES[current]
+        length = int(rng.geometric(min(1.0, bar_hours / regime.mean_hours)))
+        regimes[t : t + length] = current
+        direction[t : t + length] = rng.choice((-1.0, 1.0))
+        t += length
+        shifted = shift_index is not None and t >= shift_index
+        weights = np.array([r.weight_after if shifted else r.weight_before for r in REGIMES])
+        weights[current] = 0.0
+        current = int(rng.choice(len(REGIMES), p=weights / weights.sum()))
+    return regimes, direction
+
+
+def _symbol_bars(
+    symbol: str,
+    seed: int,
+    ms: npt.NDArray[np.int64],
+    bar_hours: float,
+    z_market: npt.NDArray[np.float64],
+    vol_mult: npt.NDArray[np.float64],
+    phi: npt.NDArray[np.float64],
+    drift_sigmas: npt.NDArray[np.float64],
+) -> pd.DataFrame:
+    profile = profile_for(symbol)
+    n = len(ms)
+    rng = np.random.default_rng([seed, zlib.crc32(symbol.encode())])
+    z_symbol = rng.standard_normal(n)
+    sigma_base = profile.annual_vol * np.sqrt(bar_hours / HOURS_PER_YEAR)
+    sigma = sigma_base * vol_mult
+    beta = profile.market_beta
+    eps = beta * z_market + np.sqrt(1.0 - beta**2) * z_symbol
+    jumps = np.where(
+        rng.random(n) < JUMP_PROBABILITY, JUMP_SIGMAS * sigma * rng.standard_normal(n), 0.0
+    )
+    total = _momentum_returns(jumps, drift_sigmas * sigma, phi, sigma * eps)
+    log_close = np.log(profile.start_price) + np.cumsum(total)
+    close = np.exp(log_close)
+    prev_close = np.concatenate(([profile.start_price], close[:-1]))
+    open_ = prev_close * np.exp(jumps)
+    wick_up = np.abs(rng.standard_normal(n)) * 0.6 * sigma
+    wick_down = np.abs(rng.standard_normal(n)) * 0.6 * sigma
+    high = np.maximum(open_, close) * np.exp(wick_up)
+    low = np.minimum(open_, close) * np.exp(-wick_down)
+    hour = (ms // 3_600_000) % 24
+    seasonality = 1.0 + 0.3 * np.sin(2 * np.pi * (hour - 9) / 24)
+    activity = np.abs(total) / sigma_base
+    volume = (
+        profile.base_volume
+        * bar_hours
+        * seasonality
+        * np.exp(0.35 * rng.standard_normal(n) + 0.5 * (activity - 0.8))
+    )
+    frame = pd.DataFrame(
+        {
+            "timestamp": ms.astype("datetime64[ms]"),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+        }
+    )
+    return canonical_ohlcv(frame)
+
+
+def _momentum_returns(
+    jumps: npt.NDArray[np.float64],
+    drift: npt.NDArray[np.float64],
+    phi: npt.NDArray[np.float64],
+    noise: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """r[t] = jump + drift + phi * mean of the previous MOMENTUM_LAGS returns + noise (numba)."""
+    from cvntrade.market._kernels import momentum_returns
+
+    result: npt.NDArray[np.float64] = momentum_returns(jumps, drift, phi, noise, MOMENTUM_LAGS)
+    return result

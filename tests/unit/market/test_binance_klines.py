@@ -1,0 +1,100 @@
+"""Binance kline files: header or not, ms or µs, names from the file name, all-or-nothing import."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cvntrade.errors import UserInputError
+from cvntrade.market import ParquetStore, import_kline_files, read_kline_file
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "binance"
+BTC = SAMPLES / "BTCUSDC-1h-2024-01.csv"
+ETH = SAMPLES / "ETHUSDC-1h-2025-01.csv"
+
+
+def test_headerless_millisecond_file_names_symbol_and_interval() -> None:
+    kline = read_kline_file(BTC)
+    assert (kline.symbol, kline.interval) == ("BTCUSDC", "1h")
+    frame = kline.bars.frame
+    assert len(frame) == 48
+    assert frame["timestamp"].iloc[0] == np.datetime64("2024-01-01T00:00")
+    assert frame["timestamp"].iloc[-1] == np.datetime64("2024-01-02T23:00")
+    assert frame["open"].iloc[0] == 42000.0 and frame["volume"].iloc[0] == 366.51
+
+
+def test_header_and_microsecond_timestamps_are_understood() -> None:
+    kline = read_kline_file(ETH)
+    assert (kline.symbol, len(kline.bars.frame)) == ("ETHUSDC", 48)
+    assert kline.bars.frame["timestamp"].iloc[0] == np.datetime64("2025-01-01T00:00")
+    assert kline.bars.frame["timestamp"].iloc[1] == np.datetime64("2025-01-01T01:00")
+
+
+def test_zip_as_published_and_explicit_names(tmp_path: Path) -> None:
+    archive = tmp_path / "BTCUSDC-1h-2024-01.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(BTC, BTC.name)
+    assert len(read_kline_file(archive).bars.frame) == 48
+    renamed = tmp_path / "btc.csv"
+    shutil.copy(BTC, renamed)
+    with pytest.raises(UserInputError, match="pass --symbol and --interval"):
+        read_kline_file(renamed)
+    assert read_kline_file(renamed, symbol="BTCUSDT", interval="1h").symbol == "BTCUSDT"
+
+
+def test_interval_contradicting_close_time_is_rejected(tmp_path: Path) -> None:
+    wrong = tmp_path / "BTCUSDC-4h-2024-01.csv"
+    shutil.copy(BTC, wrong)
+    with pytest.raises(UserInputError, match=r"row 1: close_time is 3600s after open_time"):
+        read_kline_file(wrong)
+
+
+def _corrupt(tmp_path: Path, line: int, field: int, value: str) -> Path:
+    lines = BTC.read_text().splitlines()
+    cells = lines[line - 1].split(",")
+    cells[field] = value
+    lines[line - 1] = ",".join(cells)
+    path = tmp_path / BTC.name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_bad_row_names_file_and_row_and_nothing_is_stored(tmp_path: Path) -> None:
+    bad = _corrupt(tmp_path, 7, 2, "1.0")  # high below open and close on row 7
+    store = ParquetStore(tmp_path / "data")
+    with pytest.raises(UserInputError, match=rf"^{bad}: row 7: high 1.0 < max\(open, close\)"):
+        import_kline_files(store, [ETH, bad])
+    assert store.datasets() == []
+
+
+def test_unparseable_values_are_reported_by_row(tmp_path: Path) -> None:
+    bad = _corrupt(tmp_path, 3, 4, "abc")
+    with pytest.raises(UserInputError, match="row 3: close is not a finite number"):
+        read_kline_file(bad)
+    bad = _corrupt(tmp_path, 5, 0, "yesterday")
+    with pytest.raises(UserInputError, match="row 5: timestamp is missing or not a date"):
+        read_kline_file(bad)
+
+
+def test_wrong_column_count_and_missing_file(tmp_path: Path) -> None:
+    short = tmp_path / "BTCUSDC-1h-2024-02.csv"
+    short.write_text("1706745600000,1,1,1,1,1\n")
+    with pytest.raises(UserInputError, match="expected 12 kline columns"):
+        read_kline_file(short)
+    with pytest.raises(UserInputError, match="no such file"):
+        read_kline_file(tmp_path / "BTCUSDC-1h-2024-03.csv")
+
+
+def test_import_stores_and_reimport_is_a_no_op(tmp_path: Path) -> None:
+    store = ParquetStore(tmp_path)
+    seen: list[str] = []
+    first = import_kline_files(store, [BTC, ETH], on_file=lambda p: seen.append(p.name))
+    assert [r.write.added for r in first] == [48, 48]
+    assert len(seen) == 4
+    again = import_kline_files(store, [BTC])
+    assert (again[0].write.added, again[0].write.unchanged) == (0, 48)
+    assert [i.symbol for i in store.datasets()] == ["BTCUSDC", "ETHUSDC"]
