@@ -1,0 +1,1 @@
+"""Model training: objectives, validation schemes and trainers (heavy libraries load lazily)."""
