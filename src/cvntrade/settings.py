@@ -6,6 +6,9 @@
 | `CVN_DATABASE_URL` | `sqlite:///$CVN_HOME/cvntrade.db` | SQLAlchemy URL (SQLite or PostgreSQL) |
 | `CVN_LOG_LEVEL` | `WARNING` | Python logging level |
 | `MLFLOW_TRACKING_URI` | `sqlite:///$CVN_HOME/mlflow.db` | MLflow tracking + registry store |
+| `CVN_FEES_PCT` | `0.1` | round-trip trading fees, percent of notional |
+| `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage assumed by simulations and paper fills, percent |
+| `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     log_level: LogLevel = "WARNING"
     mlflow_tracking_uri: str | None = Field(default=None, validation_alias="MLFLOW_TRACKING_URI")
+    fees_pct: float = Field(default=0.1, ge=0, le=5)
+    slippage_pct: float = Field(default=0.02, ge=0, le=5)
+    alias_poll_s: float = Field(default=2.0, gt=0, le=3600)
 
     @field_validator("home")
     @classmethod

@@ -9,16 +9,20 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -110,4 +114,108 @@ audit_log = Table(
     Column("reason", Text, nullable=False),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_target", "target", "at"),
+)
+
+# --- Operations (revision 0002): engine, predictions, alias events, flags, incidents, sweeps ---
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("crypto_symbol", String(20), nullable=False),
+    Column("strategy", String(40), nullable=False),
+    Column("bar_time", DateTime(timezone=False), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("model_loss_function", String(10), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    UniqueConstraint("crypto_symbol", "strategy", "bar_time", name="uq_predictions_bar"),
+    Index("ix_predictions_symbol_bar", "crypto_symbol", "bar_time"),
+)
+
+alias_events = Table(
+    "alias_events",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("alias", String(60), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("actor", String(120), nullable=False),
+)
+
+engine_status = Table(
+    "engine_status",
+    metadata,
+    Column("engine_id", String(80), primary_key=True),
+    Column("crypto_symbol", String(20), primary_key=True),
+    Column("strategy", String(40), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("model_version", Integer, nullable=True),
+    Column("model_loss_function", String(10), nullable=True),
+    Column("stale", Boolean, nullable=False, server_default=false()),
+    Column("mode", String(10), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=False), nullable=False),
+)
+
+trading_flags = Table(
+    "trading_flags",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("active", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+    CheckConstraint("name IN ('kill_switch', 'halt')", name="ck_trading_flags_name"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("alert", String(80), nullable=False),
+    Column("severity", String(4), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=False), nullable=False),
+    Column("opened_by", String(120), nullable=False),
+    Column("closed_at", DateTime(timezone=False), nullable=True),
+    CheckConstraint(
+        "status IN ('open', 'mitigated', 'resolved', 'false_positive')", name="ck_incident_status"
+    ),
+)
+
+incident_notes = Table(
+    "incident_notes",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("incident_id", AutoId, ForeignKey("incidents.id"), nullable=False),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("data", JsonDocument, nullable=True),
+    Index("ix_incident_notes_incident", "incident_id", "at"),
+)
+
+sweep_results = Table(
+    "sweep_results",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("sweep_key", String(64), nullable=False),
+    Column("crypto_symbol", String(20), nullable=False),
+    Column("strategy", String(40), nullable=False),
+    Column("cell", String(40), nullable=False),
+    Column("loss_function", String(10), nullable=False),
+    Column("gamma", Float, nullable=True),
+    Column("alpha", Float, nullable=True),
+    Column("fold", Integer, nullable=False),
+    Column("metrics", JsonDocument, nullable=False),
+    Column("mlflow_run_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    # `cell` is "binary" or e.g. "focal_g2_a0.25": NULL gamma/alpha would defeat a unique key.
+    UniqueConstraint(
+        "sweep_key", "crypto_symbol", "strategy", "cell", "fold", name="uq_sweep_cell"
+    ),
 )

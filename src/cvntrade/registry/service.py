@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.engine import write_transaction
+from cvntrade.db.tables import alias_events
 from cvntrade.errors import NotFoundError, UserInputError
 from cvntrade.registry.client import Registry
 from cvntrade.registry.records import ModelVersionInfo
@@ -111,6 +112,12 @@ def set_alias(
                 before={"version": old},
                 after={"version": version, "command": move.command_line()},
             ),
+        )
+        # The engines poll alias_events to invalidate their champion cache across processes.
+        conn.execute(
+            insert(alias_events).values(
+                at=clock(), model_name=name, alias=alias, version=version, actor=actor
+            )
         )
         registry.set_alias(name, alias, version)
     return move

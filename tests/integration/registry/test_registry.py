@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from cvntrade.audit import read_audit
+from cvntrade.db.tables import alias_events
 from cvntrade.errors import DependencyError, NotFoundError, UserInputError
 from cvntrade.registry import (
     MlflowRegistry,
@@ -74,6 +75,9 @@ def test_set_alias_moves_champion_and_audits_once(
         "version": 1,
         "command": f"cvntrade models set-alias --name {name} --alias champion --version 1",
     }
+    with engine.connect() as conn:
+        events = conn.execute(select(alias_events.c.model_name, alias_events.c.version)).all()
+    assert [tuple(e) for e in events] == [(name, 1)]
 
 
 @pytest.mark.parametrize(
