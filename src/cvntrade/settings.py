@@ -7,7 +7,7 @@
 | `CVN_LOG_LEVEL` | `WARNING` | Python logging level |
 | `MLFLOW_TRACKING_URI` | `sqlite:///$CVN_HOME/mlflow.db` | MLflow tracking + registry store |
 | `CVN_FEES_PCT` | `0.1` | round-trip trading fees, percent of notional |
-| `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage assumed by simulations and paper fills, percent |
+| `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage of simulations and paper fills, percent |
 | `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
 """
 
