@@ -48,3 +48,10 @@ class DependencyError(CvnError):
 
     exit_code = 4
     http_status = 503
+
+
+class TradingHaltedError(CvnError):
+    """The system-wide halt (ADR-71) is on: trading refuses to start until it is lifted."""
+
+    exit_code = 5
+    http_status = 409

@@ -14,6 +14,7 @@ from cvntrade.cli import (
     expectancy_cmd,
     journal_cmd,
     models_cmd,
+    trade_cmd,
 )
 from cvntrade.errors import CvnError
 
@@ -34,6 +35,9 @@ app.add_typer(expectancy_cmd.app, name="expectancy")
 app.add_typer(drill_cmd.app, name="drill")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(trade_cmd.app, name="trade")
+app.add_typer(trade_cmd.kill_switch_app, name="kill-switch")
+app.add_typer(trade_cmd.halt_app, name="halt")
 
 
 def run() -> None:

@@ -1,0 +1,287 @@
+"""The paper trading engine: champion inference per bar, positions, journal and heartbeat.
+
+Replay and live trading share `SymbolBook` (one symbol's positions, decisions and records);
+they differ only in where bars come from. Every closed trade carries the model version and loss
+function of the model that *opened* it. Restarting is safe: the engine resumes at the signal
+bar of the last trade it journaled (it was flat there by construction) and re-lives the bars
+after it; trade ids and prediction keys make the repeated writes no-ops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sqlalchemy import Engine
+
+from cvntrade.clock import Clock, utc_now
+from cvntrade.features import compute_features, horizon_bars_for
+from cvntrade.features.technical import LOOKBACK_BARS
+from cvntrade.journal.records import Trade
+from cvntrade.market.schema import interval_ms, timestamps_ms
+from cvntrade.strategy import Strategy
+from cvntrade.trading.champion import ChampionCache
+from cvntrade.trading.flags import TradingFlags, read_flags
+from cvntrade.trading.persistence import (
+    PredictionRow,
+    StatusRow,
+    last_entry_time,
+    ms_to_datetime,
+    write_block,
+)
+from cvntrade.trading.positions import Bar, BookState, ClosedPosition, signal, step_bar
+
+log = logging.getLogger(__name__)
+REPLAY_BLOCK_BARS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Round-trip fees and slippage, percent (from settings)."""
+
+    fees_pct: float
+    slippage_pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSwitch:
+    """A champion switch to perform when replay time reaches `at` (rollback rehearsal)."""
+
+    at: dt.datetime
+    action: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineReport:
+    """What a run did: bars processed, trades written, predictions made, why it stopped."""
+
+    bars: int
+    trades: int
+    predictions: int
+    stopped_by: str | None
+    versions: dict[str, list[int]]
+
+
+@dataclass(slots=True)
+class SymbolBook:
+    """One symbol's series, features, position state and unflushed records."""
+
+    symbol: str
+    times_ms: npt.NDArray[np.int64]
+    ohlc: npt.NDArray[np.float64]
+    features: npt.NDArray[np.float64]
+    valid: npt.NDArray[np.bool_]
+    step_ms: int
+    state: BookState = field(default_factory=BookState)
+    trades: list[Trade] = field(default_factory=list)
+    predictions: list[PredictionRow] = field(default_factory=list)
+
+    def bar(self, index: int) -> Bar:
+        """Bar `index` of the series."""
+        o, h, lo, c = self.ohlc[index]
+        start = int(self.times_ms[index])
+        return Bar(index, start, start + self.step_ms, float(o), float(h), float(lo), float(c))
+
+
+def load_book(symbol: str, bars: pd.DataFrame, interval: str) -> SymbolBook:
+    """Build a symbol's book from canonical OHLCV bars (features computed once, no look-ahead)."""
+    features = compute_features(bars).to_numpy(np.float64)
+    return SymbolBook(
+        symbol=symbol,
+        times_ms=timestamps_ms(bars),
+        ohlc=bars[["open", "high", "low", "close"]].to_numpy(np.float64),
+        features=features,
+        valid=np.isfinite(features).all(axis=1) & ~bars["filled"].to_numpy(bool),
+        step_ms=interval_ms(interval),
+    )
+
+
+class PaperEngine:
+    """Trades each symbol's champion on a strategy; writes trades, predictions and heartbeats."""
+
+    def __init__(
+        self,
+        *,
+        db: Engine,
+        cache: ChampionCache,
+        strategy: Strategy,
+        interval: str,
+        costs: Costs,
+        engine_id: str,
+        mode: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.db = db
+        self.cache = cache
+        self.strategy = strategy
+        self.interval = interval
+        self.horizon = horizon_bars_for(strategy, interval)
+        self.costs = costs
+        self.engine_id = engine_id
+        self.mode = mode
+        self.clock = clock
+        self.versions: dict[str, list[int]] = {}
+
+    # -- shared per-bar logic -------------------------------------------------------------
+
+    def process_bars(self, book: SymbolBook, indexes: range, flags: TradingFlags) -> int:
+        """Run bars `indexes` of one symbol with the model serving now; returns bars processed."""
+        served = self.cache.served(book.symbol)
+        self.versions.setdefault(book.symbol, [])
+        if served.stamp.version not in self.versions[book.symbol]:
+            self.versions[book.symbol].append(served.stamp.version)
+        rows = [i for i in indexes if book.valid[i]]
+        probabilities = dict(
+            zip(rows, served.model.predict_proba(book.features[rows]) if rows else [], strict=True)
+        )
+        stopped = flags.stopped
+        threshold = served.model.threshold
+        for i in indexes:
+            bar = book.bar(i)
+            outcome = step_bar(book.state, bar, self.strategy, self.horizon, stopped=stopped)
+            if outcome.closed is not None:
+                book.trades.append(self._trade(book.symbol, outcome.closed))
+            probability = probabilities.get(i)
+            if probability is not None:
+                book.predictions.append(
+                    PredictionRow(
+                        book.symbol,
+                        self.strategy.name,
+                        ms_to_datetime(bar.close_ms),
+                        served.stamp.name,
+                        served.stamp.version,
+                        served.stamp.loss_function,
+                        float(probability),
+                    )
+                )
+            book.state = signal(
+                outcome,
+                bar,
+                None if probability is None else float(probability),
+                threshold,
+                served.stamp,
+                stopped=stopped,
+            )
+        return len(indexes)
+
+    def flush(self, books: Sequence[SymbolBook]) -> tuple[int, int]:
+        """Commit pending trades, predictions and one heartbeat per symbol; returns counts."""
+        trades = [t for b in books for t in b.trades]
+        predictions = [p for b in books for p in b.predictions]
+        now = self.clock()
+        status = []
+        for book in books:
+            served = self.cache.served(book.symbol)
+            status.append(
+                StatusRow(
+                    self.engine_id,
+                    book.symbol,
+                    self.strategy.name,
+                    served.stamp.name,
+                    served.stamp.version,
+                    served.stamp.loss_function,
+                    served.stale,
+                    self.mode,
+                    now,
+                )
+            )
+        write_block(self.db, trades, predictions, status)
+        for book in books:
+            book.trades.clear()
+            book.predictions.clear()
+        return len(trades), len(predictions)
+
+    def _trade(self, symbol: str, closed: ClosedPosition) -> Trade:
+        position = closed.position
+        entry_time = ms_to_datetime(position.entry_ms)
+        gross = closed.gross_return_pct
+        return Trade(
+            trade_id=f"{symbol}:{self.strategy.name}:{entry_time:%Y%m%dT%H%M}",
+            crypto_symbol=symbol,
+            strategy=self.strategy.name,
+            model_name=position.model.name,
+            model_version=position.model.version,
+            model_loss_function=position.model.loss_function,
+            entry_time=entry_time,
+            exit_time=ms_to_datetime(closed.exit_ms),
+            entry_price=position.entry_price,
+            exit_price=closed.exit_price,
+            exit_reason=closed.exit_reason,
+            fees_pct=self.costs.fees_pct,
+            realized_pnl_pct=gross - self.costs.fees_pct - self.costs.slippage_pct,
+            probability=position.probability,
+            source="engine",
+        )
+
+    # -- replay ---------------------------------------------------------------------------
+
+    def replay(
+        self,
+        books: Sequence[SymbolBook],
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        switch: ScheduledSwitch | None = None,
+        block_bars: int = REPLAY_BLOCK_BARS,
+        on_block: Callable[[int], None] | None = None,
+    ) -> EngineReport:
+        """Trade bars with open time in `[start, end)`, resuming after the last journaled trade."""
+        start_ms, end_ms = _ms(start), _ms(end)
+        cursors = {b.symbol: self._resume_index(b, start, end, start_ms) for b in books}
+        stops = {b.symbol: int(np.searchsorted(b.times_ms, end_ms)) for b in books}
+        totals = [0, 0, 0]
+        stopped_by: str | None = None
+        pending_switch = switch
+        while any(cursors[b.symbol] < stops[b.symbol] for b in books):
+            block_start_ms = min(
+                int(b.times_ms[cursors[b.symbol]])
+                for b in books
+                if cursors[b.symbol] < stops[b.symbol]
+            )
+            if pending_switch is not None and _ms(pending_switch.at) <= block_start_ms:
+                pending_switch.action()
+                self.cache.refresh()
+                pending_switch = None
+            self.cache.check()
+            flags = read_flags(self.db)
+            block_end_ms = block_start_ms + block_bars * books[0].step_ms
+            if pending_switch is not None:
+                block_end_ms = min(block_end_ms, _ms(pending_switch.at))
+            for book in books:
+                first = cursors[book.symbol]
+                last = min(stops[book.symbol], int(np.searchsorted(book.times_ms, block_end_ms)))
+                totals[0] += self.process_bars(book, range(first, last), flags)
+                cursors[book.symbol] = last
+            trades, predictions = self.flush(books)
+            totals[1] += trades
+            totals[2] += predictions
+            if on_block is not None:
+                on_block(totals[0])
+            if flags.halt:
+                stopped_by = "halt"
+                break
+        return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(self.versions))
+
+    def _resume_index(
+        self, book: SymbolBook, start: dt.datetime, end: dt.datetime, start_ms: int
+    ) -> int:
+        first = int(np.searchsorted(book.times_ms, start_ms))
+        resume = last_entry_time(self.db, book.symbol, self.strategy.name, start, end)
+        if resume is None:
+            return first
+        entry_index = int(np.searchsorted(book.times_ms, _ms(resume)))
+        return max(first, entry_index - 1)  # the signal bar: flat there by construction
+
+
+def _ms(value: dt.datetime) -> int:
+    return int((value - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
+
+
+def warmup_start(start: dt.datetime, interval: str) -> dt.datetime:
+    """Where to start loading bars so the first traded bar has complete features."""
+    return start - dt.timedelta(milliseconds=interval_ms(interval) * LOOKBACK_BARS)

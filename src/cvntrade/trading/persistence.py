@@ -1,0 +1,139 @@
+"""What the engine writes: trades, predictions and its heartbeat, idempotently.
+
+Trades are keyed by `trade_id` (symbol, strategy, entry bar) and predictions by (symbol,
+strategy, bar), so a restarted engine that re-lives bars writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cvntrade.db.engine import write_transaction
+from cvntrade.db.tables import engine_status, predictions, trade_journal
+from cvntrade.journal.records import Trade
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRow:
+    """One model output at a bar's close (used for calibration and sharpness monitoring)."""
+
+    crypto_symbol: str
+    strategy: str
+    bar_time: dt.datetime
+    model_name: str
+    model_version: int
+    model_loss_function: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    """The engine's heartbeat for one symbol: which champion version it serves."""
+
+    engine_id: str
+    crypto_symbol: str
+    strategy: str
+    model_name: str
+    model_version: int | None
+    model_loss_function: str | None
+    stale: bool
+    mode: str
+    heartbeat_at: dt.datetime
+
+
+def ms_to_datetime(ms: int) -> dt.datetime:
+    """Milliseconds since the epoch (UTC) → naive UTC datetime."""
+    return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(ms))
+
+
+def _insert_ignoring_duplicates(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    conn.execute(statement, rows)
+
+
+def _upsert_status(conn: Connection, rows: Sequence[StatusRow]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(engine_status)
+    updated = {
+        c: statement.excluded[c]
+        for c in (
+            "strategy",
+            "model_name",
+            "model_version",
+            "model_loss_function",
+            "stale",
+            "mode",
+            "heartbeat_at",
+        )
+    }
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["engine_id", "crypto_symbol"], set_=updated
+        ),
+        [_asdict(row) for row in rows],
+    )
+
+
+def _asdict(row: object) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in row.__slots__}  # type: ignore[attr-defined]
+
+
+def write_block(
+    db: Engine,
+    trades: Sequence[Trade],
+    prediction_rows: Sequence[PredictionRow],
+    status: Sequence[StatusRow],
+) -> None:
+    """Commit a block of closed trades, predictions and heartbeats in one transaction."""
+    with write_transaction(db) as conn:
+        _insert_ignoring_duplicates(conn, trade_journal, [t.as_row() for t in trades], ["trade_id"])
+        _insert_ignoring_duplicates(
+            conn,
+            predictions,
+            [
+                {**_asdict(p), "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+                for p in prediction_rows
+            ],
+            ["crypto_symbol", "strategy", "bar_time"],
+        )
+        _upsert_status(conn, status)
+
+
+def last_entry_time(
+    db: Engine, symbol: str, strategy: str, since: dt.datetime, until: dt.datetime
+) -> dt.datetime | None:
+    """Entry time of the newest engine trade of `symbol` in `[since, until)` (resume point)."""
+    tj = trade_journal.c
+    query = select(func.max(tj.entry_time)).where(
+        tj.crypto_symbol == symbol,
+        tj.strategy == strategy,
+        tj.source == "engine",
+        tj.entry_time >= since,
+        tj.entry_time < until,
+    )
+    with db.connect() as conn:
+        value = conn.execute(query).scalar()
+    return value if isinstance(value, dt.datetime) else None
+
+
+def served_versions(db: Engine, engine_id: str | None = None) -> list[StatusRow]:
+    """Every engine's heartbeat rows (optionally one engine's), for status and propagation."""
+    query = select(engine_status).order_by(engine_status.c.engine_id, engine_status.c.crypto_symbol)
+    if engine_id is not None:
+        query = query.where(engine_status.c.engine_id == engine_id)
+    with db.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [StatusRow(**dict(row)) for row in rows]

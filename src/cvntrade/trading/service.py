@@ -1,0 +1,264 @@
+"""Assembling an engine from settings, and the replay / live runs the CLI starts.
+
+This is the one place that wires the registry, the model loader, the database, the market data
+and the engine together (composition root), so the engine itself stays free of I/O choices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from cvntrade.errors import NotFoundError, TradingHaltedError, UserInputError
+from cvntrade.market import ParquetStore
+from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
+from cvntrade.market.schema import canonical_ohlcv, interval_ms
+from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
+from cvntrade.strategy import Strategy, model_name, parse_symbol
+from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
+from cvntrade.trading.engine import (
+    Costs,
+    EngineReport,
+    PaperEngine,
+    ScheduledSwitch,
+    SymbolBook,
+    load_book,
+    warmup_start,
+)
+from cvntrade.trading.flags import read_flags
+from cvntrade.trading.positions import BookState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSetup:
+    """Everything an engine run needs, resolved from settings and options."""
+
+    db: Engine
+    registry: Registry
+    loader: ModelLoader
+    symbols: tuple[str, ...]
+    strategy: Strategy
+    interval: str
+    costs: Costs
+    poll_s: float
+    engine_id: str
+
+
+def default_engine_id(mode: str) -> str:
+    """A readable, unique-enough engine id: `<mode>@<host>:<pid>`."""
+    return f"{mode}@{socket.gethostname()}:{os.getpid()}"
+
+
+def mlflow_loader(tracking_uri: str) -> ModelLoader:
+    """Load registered versions as `ModelBundle`s (see `cvntrade.training.bundle`)."""
+
+    def load(name: str, version: int) -> TradableModel:
+        from cvntrade.training.bundle import load_bundle
+
+        bundle: TradableModel = load_bundle(tracking_uri, name, version)
+        return bundle
+
+    return load
+
+
+def refuse_when_halted(db: Engine) -> None:
+    """Trading must not start while the system-wide halt is on."""
+    flags = read_flags(db)
+    if flags.halt:
+        reason = dict(flags.reasons).get("halt", "")
+        raise TradingHaltedError(
+            f"trading is halted (ADR-71): {reason}; lift it with `cvntrade halt off --reason …`"
+        )
+
+
+def build_engine(setup: EngineSetup, mode: str) -> PaperEngine:
+    """A paper engine trading each symbol's champion."""
+    names = {s: model_name(s, setup.strategy) for s in setup.symbols}
+    cache = ChampionCache(
+        registry=setup.registry,
+        loader=setup.loader,
+        db=setup.db,
+        model_names=names,
+        poll_s=setup.poll_s,
+    )
+    for symbol in setup.symbols:
+        cache.served(symbol)  # fail now, clearly, if a symbol has no champion
+    return PaperEngine(
+        db=setup.db,
+        cache=cache,
+        strategy=setup.strategy,
+        interval=setup.interval,
+        costs=setup.costs,
+        engine_id=setup.engine_id,
+        mode=mode,
+    )
+
+
+def rollback_switch(
+    setup: EngineSetup, at: dt.datetime, *, actor: str, reason: str
+) -> ScheduledSwitch:
+    """A scheduled rehearsal: at `at`, move every focal champion back to its previous binary."""
+
+    def action() -> None:
+        for symbol in setup.symbols:
+            name = model_name(symbol, setup.strategy)
+            champion = setup.registry.aliases(name).get(CHAMPION)
+            current = setup.registry.get_version(name, champion) if champion else None
+            if current is None or current.loss_function != "focal":
+                continue
+            target = previous_non_focal(setup.registry, name, current.version)
+            set_alias(
+                setup.db,
+                setup.registry,
+                name=name,
+                alias=CHAMPION,
+                version=target.version,
+                reason=reason,
+                actor=actor,
+            )
+
+    return ScheduledSwitch(at, action)
+
+
+def run_replay(
+    setup: EngineSetup,
+    *,
+    data_dir: Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    switch: ScheduledSwitch | None = None,
+    on_block: Callable[[int], None] | None = None,
+) -> EngineReport:
+    """Replay stored bars `[start, end)` through the engine (deterministic; resumable)."""
+    if end <= start:
+        raise UserInputError(f"--to ({end}) must be after --from ({start})")
+    refuse_when_halted(setup.db)
+    store = ParquetStore(data_dir)
+    books = []
+    for symbol in setup.symbols:
+        bars = store.read(
+            symbol,
+            setup.interval,
+            pd.Timestamp(warmup_start(start, setup.interval)),
+            pd.Timestamp(end),
+        )
+        if bars.empty:
+            raise NotFoundError(f"no {setup.interval} bars for {symbol} between {start} and {end}")
+        books.append(load_book(symbol, bars, setup.interval))
+    engine = build_engine(setup, "replay")
+    return engine.replay(books, start, end, switch=switch, on_block=on_block)
+
+
+def run_live(
+    setup: EngineSetup,
+    exchange: OhlcvExchange,
+    *,
+    since: dt.datetime,
+    max_polls: int | None,
+    poll_every_s: float,
+    now: Callable[[], dt.datetime],
+    sleep: Callable[[float], None] = time.sleep,
+    on_poll: Callable[[int], None] | None = None,
+) -> EngineReport:
+    """Paper-trade closed bars polled from an exchange until halted or `max_polls` polls."""
+    refuse_when_halted(setup.db)
+    engine = build_engine(setup, "live")
+    step = dt.timedelta(milliseconds=interval_ms(setup.interval))
+    frames: dict[str, pd.DataFrame] = {}
+    cursors: dict[str, int] = {}
+    states: dict[str, BookState] = {}
+    totals = [0, 0, 0]
+    polls = 0
+    stopped_by = None
+    while max_polls is None or polls < max_polls:
+        polls += 1
+        engine.cache.check()
+        flags = read_flags(setup.db)
+        books: list[SymbolBook] = []
+        for symbol in setup.symbols:
+            frame = frames.get(symbol)
+            fetch_from = (
+                warmup_start(since, setup.interval)
+                if frame is None
+                else (frame["timestamp"].iloc[-1].to_pydatetime() + step)
+            )
+            fresh = fetch_bars(
+                exchange,
+                _market_symbol(symbol),
+                interval=setup.interval,
+                since=pd.Timestamp(fetch_from),
+                until=pd.Timestamp(now()),
+            )
+            fresh = canonical_ohlcv(fresh.assign(filled=False)) if not fresh.empty else fresh
+            frame = fresh if frame is None else pd.concat([frame, fresh], ignore_index=True)
+            frames[symbol] = frame
+            if frame.empty:
+                continue
+            book = load_book(symbol, frame, setup.interval)
+            book.state = states.get(symbol, BookState())
+            first = cursors.get(symbol, int(book.times_ms.searchsorted(_epoch_ms(since))))
+            totals[0] += engine.process_bars(book, range(first, len(frame)), flags)
+            cursors[symbol] = len(frame)
+            states[symbol] = book.state
+            books.append(book)
+        if books:
+            trades, predictions = engine.flush(books)
+            totals[1] += trades
+            totals[2] += predictions
+        if on_poll is not None:
+            on_poll(polls)
+        if flags.halt:
+            stopped_by = "halt"
+            break
+        if max_polls is None or polls < max_polls:
+            sleep(poll_every_s)
+    return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(engine.versions))
+
+
+def _market_symbol(symbol: str) -> str:
+    for quote in ("USDC", "USDT", "FDUSD", "BUSD", "EUR"):
+        if symbol.endswith(quote):
+            return f"{symbol[: -len(quote)]}/{quote}"
+    raise UserInputError(f"cannot map {symbol} to an exchange pair")
+
+
+def _epoch_ms(value: dt.datetime) -> int:
+    return int((value - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
+
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    """`BTCUSDC,ETHUSDC` → validated symbols, in order, without repeats."""
+    symbols = tuple(dict.fromkeys(parse_symbol(s.strip()) for s in text.split(",") if s.strip()))
+    if not symbols:
+        raise UserInputError("--symbols needs at least one symbol")
+    return symbols
+
+
+def default_registry(tracking_uri: str) -> Registry:
+    """The MLflow registry at `tracking_uri`."""
+    return MlflowRegistry(tracking_uri)
+
+
+__all__: Sequence[str] = [
+    "EngineSetup",
+    "build_engine",
+    "default_engine_id",
+    "default_registry",
+    "mlflow_loader",
+    "parse_symbols",
+    "refuse_when_halted",
+    "rollback_switch",
+    "run_live",
+    "run_replay",
+]
