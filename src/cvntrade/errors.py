@@ -55,3 +55,10 @@ class TradingHaltedError(CvnError):
 
     exit_code = 5
     http_status = 409
+
+
+class DataError(CvnError):
+    """Stored data is inconsistent with what an operation expects (e.g. a checkpoint's bar)."""
+
+    exit_code = 6
+    http_status = 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,6 +18,9 @@ from cvntrade.cli.common import (
     print_json,
 )
 from cvntrade.strategy import DEFAULT_STRATEGY
+
+if TYPE_CHECKING:
+    from cvntrade.trading.service import EngineSetup
 
 app = typer.Typer(
     help="Paper trading of each symbol's champion model: replay stored bars, or live polling.",
@@ -35,13 +39,12 @@ SYMBOLS_HELP = "Comma-separated symbols, e.g. BTCUSDC,ETHUSDC."
 DEFAULT_SYMBOLS = "BTCUSDC,ETHUSDC,SOLUSDC,XRPUSDC,ADAUSDC"
 
 
-def _setup(symbols: str, strategy: str, interval: str, engine_id: str | None, mode: str):  # type: ignore[no-untyped-def]
+def _setup(symbols: str, strategy: str, interval: str, engine_id: str) -> EngineSetup:
     from cvntrade.settings import get_settings
     from cvntrade.strategy import Strategy
     from cvntrade.trading.engine import Costs
     from cvntrade.trading.service import (
         EngineSetup,
-        default_engine_id,
         default_registry,
         mlflow_loader,
         parse_symbols,
@@ -57,7 +60,7 @@ def _setup(symbols: str, strategy: str, interval: str, engine_id: str | None, mo
         interval=interval,
         costs=Costs(settings.fees_pct, settings.slippage_pct),
         poll_s=settings.alias_poll_s,
-        engine_id=engine_id or default_engine_id(mode),
+        engine_id=engine_id,
     )
 
 
@@ -92,7 +95,10 @@ def replay_cmd(
         "previous binary version (audited).",
     ),
     engine_id: str = typer.Option(
-        None, "--engine-id", help="Name in engine_status (default: replay@host:pid)."
+        None,
+        "--engine-id",
+        help="Name in engine_status; a restart with the same id resumes "
+        "(default: replay:<strategy>:<from>-<to>).",
     ),
     actor: str = typer.Option(None, "--actor", help="Who (for the audited rehearsal switch)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -104,10 +110,15 @@ def replay_cmd(
     """
     from cvntrade.clock import parse_utc
     from cvntrade.settings import get_settings
-    from cvntrade.trading.service import rollback_switch, run_replay
+    from cvntrade.trading.service import default_engine_id, rollback_switch, run_replay
 
-    setup = _setup(symbols, strategy, interval, engine_id, "replay")
     begin, finish = parse_utc(start, field="--from"), parse_utc(end, field="--to")
+    setup = _setup(
+        symbols,
+        strategy,
+        interval,
+        engine_id or default_engine_id("replay", strategy, begin, finish),
+    )
     switch = None
     if rollback_at is not None:
         switch = rollback_switch(
@@ -162,7 +173,10 @@ def live_cmd(
         None, "--now", hidden=True, help="Pretend it is this UTC time (tests, recorded sessions)."
     ),
     engine_id: str = typer.Option(
-        None, "--engine-id", help="Name in engine_status (default: live@host:pid)."
+        None,
+        "--engine-id",
+        help="Name in engine_status; a restart with the same id resumes "
+        "(default: live:<strategy>@<host>).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -174,11 +188,11 @@ def live_cmd(
     from cvntrade.clock import parse_utc, utc_now
     from cvntrade.errors import UserInputError
     from cvntrade.market.ccxt_source import RecordedExchange, connect
-    from cvntrade.trading.service import run_live
+    from cvntrade.trading.service import default_engine_id, run_live
 
     if not paper:
         raise UserInputError("only paper trading is supported: pass --paper")
-    setup = _setup(symbols, strategy, interval, engine_id, "live")
+    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", strategy))
     feed = RecordedExchange.from_file(recorded) if recorded else connect(exchange)
     clock = clock_from(now)
     report = run_live(

@@ -157,6 +157,9 @@ engine_status = Table(
     Column("stale", Boolean, nullable=False, server_default=false()),
     Column("mode", String(10), nullable=False),
     Column("heartbeat_at", DateTime(timezone=False), nullable=False),
+    # Checkpoint (revision 0003): last committed bar and the position state after it.
+    Column("last_bar_time", DateTime(timezone=False), nullable=True),
+    Column("state", JsonDocument, nullable=True),
 )
 
 trading_flags = Table(

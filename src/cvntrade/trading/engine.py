@@ -2,9 +2,10 @@
 
 Replay and live trading share `SymbolBook` (one symbol's positions, decisions and records);
 they differ only in where bars come from. Every closed trade carries the model version and loss
-function of the model that *opened* it. Restarting is safe: the engine resumes at the signal
-bar of the last trade it journaled (it was flat there by construction) and re-lives the bars
-after it; trade ids and prediction keys make the repeated writes no-ops.
+function of the model that *opened* it. Restarting is safe: each commit holds the block's trades,
+predictions and, per symbol, a checkpoint (last bar, position state); a restarted engine with the
+same engine id resumes right after its checkpoint, and trade ids and prediction keys make any
+repeated write a no-op.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, utc_now
+from cvntrade.errors import DataError
 from cvntrade.features import compute_features, horizon_bars_for
 from cvntrade.features.technical import LOOKBACK_BARS
 from cvntrade.journal.records import Trade
@@ -30,11 +33,20 @@ from cvntrade.trading.flags import TradingFlags, read_flags
 from cvntrade.trading.persistence import (
     PredictionRow,
     StatusRow,
-    last_entry_time,
+    checkpoints,
     ms_to_datetime,
     write_block,
 )
-from cvntrade.trading.positions import Bar, BookState, ClosedPosition, signal, step_bar
+from cvntrade.trading.positions import (
+    Bar,
+    BookState,
+    ClosedPosition,
+    ModelStamp,
+    OpenPosition,
+    PendingEntry,
+    signal,
+    step_bar,
+)
 
 log = logging.getLogger(__name__)
 REPLAY_BLOCK_BARS = 24
@@ -78,6 +90,7 @@ class SymbolBook:
     valid: npt.NDArray[np.bool_]
     step_ms: int
     state: BookState = field(default_factory=BookState)
+    cursor: int = 0
     trades: list[Trade] = field(default_factory=list)
     predictions: list[PredictionRow] = field(default_factory=list)
 
@@ -86,6 +99,71 @@ class SymbolBook:
         o, h, lo, c = self.ohlc[index]
         start = int(self.times_ms[index])
         return Bar(index, start, start + self.step_ms, float(o), float(h), float(lo), float(c))
+
+
+def checkpoint_state(book: SymbolBook) -> dict[str, Any] | None:
+    """The book's state as JSON, with bar indexes stored as open times (indexes are per run)."""
+    times = book.times_ms
+    if book.state.pending is not None:
+        p = book.state.pending
+        return {
+            "pending": {
+                "signal_ms": int(times[p.signal_index]),
+                "probability": p.probability,
+                "model": [p.model.name, p.model.version, p.model.loss_function],
+            }
+        }
+    if book.state.position is not None:
+        o = book.state.position
+        return {
+            "position": {
+                "signal_ms": int(times[o.signal_index]),
+                "entry_ms": o.entry_ms,
+                "entry_price": o.entry_price,
+                "stop": o.stop,
+                "take": o.take,
+                "probability": o.probability,
+                "model": [o.model.name, o.model.version, o.model.loss_function],
+            }
+        }
+    return None
+
+
+def restore_state(book: SymbolBook, saved: dict[str, Any] | None, horizon: int) -> BookState:
+    """Inverse of `checkpoint_state` for this book's bars."""
+    if not saved:
+        return BookState()
+    if "pending" in saved:
+        p = saved["pending"]
+        return BookState(
+            pending=PendingEntry(
+                _index(book, p["signal_ms"]), float(p["probability"]), ModelStamp(*p["model"])
+            )
+        )
+    o = saved["position"]
+    signal_index = _index(book, o["signal_ms"])
+    return BookState(
+        position=OpenPosition(
+            signal_index=signal_index,
+            entry_index=_index(book, o["entry_ms"]),
+            entry_ms=int(o["entry_ms"]),
+            entry_price=float(o["entry_price"]),
+            stop=float(o["stop"]),
+            take=float(o["take"]),
+            last_index=signal_index + horizon,
+            probability=float(o["probability"]),
+            model=ModelStamp(*o["model"]),
+        )
+    )
+
+
+def _index(book: SymbolBook, open_ms: int) -> int:
+    index = int(np.searchsorted(book.times_ms, open_ms))
+    if index >= len(book.times_ms) or int(book.times_ms[index]) != open_ms:
+        raise DataError(
+            f"{book.symbol}: checkpoint bar {ms_to_datetime(open_ms)} is not in the data"
+        )
+    return index
 
 
 def load_book(symbol: str, bars: pd.DataFrame, interval: str) -> SymbolBook:
@@ -177,6 +255,9 @@ class PaperEngine:
         status = []
         for book in books:
             served = self.cache.served(book.symbol)
+            last_bar = (
+                ms_to_datetime(int(book.times_ms[book.cursor - 1])) if book.cursor > 0 else None
+            )
             status.append(
                 StatusRow(
                     self.engine_id,
@@ -188,6 +269,8 @@ class PaperEngine:
                     served.stale,
                     self.mode,
                     now,
+                    last_bar,
+                    checkpoint_state(book),
                 )
             )
         write_block(self.db, trades, predictions, status)
@@ -232,7 +315,8 @@ class PaperEngine:
     ) -> EngineReport:
         """Trade bars with open time in `[start, end)`, resuming after the last journaled trade."""
         start_ms, end_ms = _ms(start), _ms(end)
-        cursors = {b.symbol: self._resume_index(b, start, end, start_ms) for b in books}
+        self._resume(books, start_ms)
+        cursors = {b.symbol: b.cursor for b in books}
         stops = {b.symbol: int(np.searchsorted(b.times_ms, end_ms)) for b in books}
         totals = [0, 0, 0]
         stopped_by: str | None = None
@@ -254,9 +338,12 @@ class PaperEngine:
                 block_end_ms = min(block_end_ms, _ms(pending_switch.at))
             for book in books:
                 first = cursors[book.symbol]
-                last = min(stops[book.symbol], int(np.searchsorted(book.times_ms, block_end_ms)))
+                last = max(
+                    first,
+                    min(stops[book.symbol], int(np.searchsorted(book.times_ms, block_end_ms))),
+                )
                 totals[0] += self.process_bars(book, range(first, last), flags)
-                cursors[book.symbol] = last
+                cursors[book.symbol] = book.cursor = last
             trades, predictions = self.flush(books)
             totals[1] += trades
             totals[2] += predictions
@@ -267,15 +354,18 @@ class PaperEngine:
                 break
         return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(self.versions))
 
-    def _resume_index(
-        self, book: SymbolBook, start: dt.datetime, end: dt.datetime, start_ms: int
-    ) -> int:
-        first = int(np.searchsorted(book.times_ms, start_ms))
-        resume = last_entry_time(self.db, book.symbol, self.strategy.name, start, end)
-        if resume is None:
-            return first
-        entry_index = int(np.searchsorted(book.times_ms, _ms(resume)))
-        return max(first, entry_index - 1)  # the signal bar: flat there by construction
+    def _resume(self, books: Sequence[SymbolBook], start_ms: int) -> None:
+        """Continue after this engine's last checkpoint, or start flat at `start`."""
+        saved = checkpoints(self.db, self.engine_id)
+        for book in books:
+            row = saved.get(book.symbol)
+            book.cursor = int(np.searchsorted(book.times_ms, start_ms))
+            book.state = BookState()
+            if row is not None and row.last_bar_time is not None:
+                resume_ms = _ms(row.last_bar_time) + book.step_ms
+                if resume_ms > start_ms:  # a checkpoint of this range, not of an earlier one
+                    book.cursor = int(np.searchsorted(book.times_ms, resume_ms))
+                    book.state = restore_state(book, row.state, self.horizon)
 
 
 def _ms(value: dt.datetime) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cvntrade.db.engine import write_transaction
@@ -45,6 +45,8 @@ class StatusRow:
     stale: bool
     mode: str
     heartbeat_at: dt.datetime
+    last_bar_time: dt.datetime | None = None
+    state: dict[str, Any] | None = None
 
 
 def ms_to_datetime(ms: int) -> dt.datetime:
@@ -67,18 +69,8 @@ def _upsert_status(conn: Connection, rows: Sequence[StatusRow]) -> None:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(engine_status)
-    updated = {
-        c: statement.excluded[c]
-        for c in (
-            "strategy",
-            "model_name",
-            "model_version",
-            "model_loss_function",
-            "stale",
-            "mode",
-            "heartbeat_at",
-        )
-    }
+    keys = {"engine_id", "crypto_symbol"}
+    updated = {c.name: statement.excluded[c.name] for c in engine_status.c if c.name not in keys}
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=["engine_id", "crypto_symbol"], set_=updated
@@ -97,7 +89,11 @@ def write_block(
     prediction_rows: Sequence[PredictionRow],
     status: Sequence[StatusRow],
 ) -> None:
-    """Commit a block of closed trades, predictions and heartbeats in one transaction."""
+    """Commit closed trades, predictions and heartbeats (with checkpoints) in one transaction.
+
+    The checkpoint in each heartbeat is the state after the last bar whose trades and
+    predictions are in this same commit, so a restart resumes exactly there.
+    """
     with write_transaction(db) as conn:
         _insert_ignoring_duplicates(conn, trade_journal, [t.as_row() for t in trades], ["trade_id"])
         _insert_ignoring_duplicates(
@@ -112,23 +108,6 @@ def write_block(
         _upsert_status(conn, status)
 
 
-def last_entry_time(
-    db: Engine, symbol: str, strategy: str, since: dt.datetime, until: dt.datetime
-) -> dt.datetime | None:
-    """Entry time of the newest engine trade of `symbol` in `[since, until)` (resume point)."""
-    tj = trade_journal.c
-    query = select(func.max(tj.entry_time)).where(
-        tj.crypto_symbol == symbol,
-        tj.strategy == strategy,
-        tj.source == "engine",
-        tj.entry_time >= since,
-        tj.entry_time < until,
-    )
-    with db.connect() as conn:
-        value = conn.execute(query).scalar()
-    return value if isinstance(value, dt.datetime) else None
-
-
 def served_versions(db: Engine, engine_id: str | None = None) -> list[StatusRow]:
     """Every engine's heartbeat rows (optionally one engine's), for status and propagation."""
     query = select(engine_status).order_by(engine_status.c.engine_id, engine_status.c.crypto_symbol)
@@ -137,3 +116,8 @@ def served_versions(db: Engine, engine_id: str | None = None) -> list[StatusRow]
     with db.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [StatusRow(**dict(row)) for row in rows]
+
+
+def checkpoints(db: Engine, engine_id: str) -> dict[str, StatusRow]:
+    """The last committed checkpoint of each symbol of engine `engine_id`."""
+    return {row.crypto_symbol: row for row in served_versions(db, engine_id)}

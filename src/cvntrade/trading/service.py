@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_f
 from cvntrade.strategy import Strategy, model_name, parse_symbol
 from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
 from cvntrade.trading.engine import (
+    REPLAY_BLOCK_BARS,
     Costs,
     EngineReport,
     PaperEngine,
@@ -55,9 +55,16 @@ class EngineSetup:
     engine_id: str
 
 
-def default_engine_id(mode: str) -> str:
-    """A readable, unique-enough engine id: `<mode>@<host>:<pid>`."""
-    return f"{mode}@{socket.gethostname()}:{os.getpid()}"
+def default_engine_id(
+    mode: str, strategy: str, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> str:
+    """A stable engine id, so a restarted engine finds its checkpoint.
+
+    Replay: `replay:<strategy>:<from>-<to>`; live: `live:<strategy>@<host>`.
+    """
+    if mode == "replay" and start is not None and end is not None:
+        return f"replay:{strategy}:{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}"
+    return f"{mode}:{strategy}@{socket.gethostname()}"
 
 
 def mlflow_loader(tracking_uri: str) -> ModelLoader:
@@ -139,6 +146,7 @@ def run_replay(
     end: dt.datetime,
     switch: ScheduledSwitch | None = None,
     on_block: Callable[[int], None] | None = None,
+    block_bars: int = REPLAY_BLOCK_BARS,
 ) -> EngineReport:
     """Replay stored bars `[start, end)` through the engine (deterministic; resumable)."""
     if end <= start:
@@ -157,7 +165,7 @@ def run_replay(
             raise NotFoundError(f"no {setup.interval} bars for {symbol} between {start} and {end}")
         books.append(load_book(symbol, bars, setup.interval))
     engine = build_engine(setup, "replay")
-    return engine.replay(books, start, end, switch=switch, on_block=on_block)
+    return engine.replay(books, start, end, switch=switch, on_block=on_block, block_bars=block_bars)
 
 
 def run_live(
