@@ -73,8 +73,11 @@ def mlflow_loader(tracking_uri: str) -> ModelLoader:
     def load(name: str, version: int) -> TradableModel:
         from cvntrade.training.bundle import load_bundle
 
-        bundle: TradableModel = load_bundle(tracking_uri, name, version)
-        return bundle
+        bundle = load_bundle(tracking_uri, name, version)
+        # A few rows per call: threads only add OpenMP wake-up and spin costs.
+        bundle.booster.set_param({"nthread": 1})
+        model: TradableModel = bundle
+        return model
 
     return load
 
