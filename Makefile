@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CVN_HOME ?= $(CURDIR)/.cvn-demo
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean airflow-venv
 
 setup: $(STAMP)
 
@@ -15,11 +15,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,live]"
 	touch $(STAMP)
 
+# Airflow lives in its own venv (not a dependency of the package): the DAG test drives it.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+
+airflow-venv: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_STAMP): pyproject.toml infra/airflow/requirements.txt
+	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	echo '*' > $(AIRFLOW_VENV)/.gitignore
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r infra/airflow/requirements.txt -e .
+	touch $(AIRFLOW_STAMP)
+
 demo: setup
 	$(BIN)/python -m cvntrade.demo
 
-test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+test: setup airflow-venv
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
@@ -30,4 +43,4 @@ bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .cvn-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-airflow .cvn-demo .pytest_cache .mypy_cache .ruff_cache
