@@ -12,9 +12,12 @@ from cvntrade.cli import (
     db_cmd,
     drill_cmd,
     expectancy_cmd,
+    incident_cmd,
     journal_cmd,
     models_cmd,
+    runbook_cmd,
     trade_cmd,
+    train_cmd,
 )
 from cvntrade.errors import CvnError
 
@@ -38,6 +41,9 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(trade_cmd.app, name="trade")
 app.add_typer(trade_cmd.kill_switch_app, name="kill-switch")
 app.add_typer(trade_cmd.halt_app, name="halt")
+app.command("train")(train_cmd.train_command)
+app.add_typer(runbook_cmd.app, name="runbook")
+app.add_typer(incident_cmd.app, name="incident")
 
 
 def run() -> None:
