@@ -181,6 +181,7 @@ def run_live(
     now: Callable[[], dt.datetime],
     sleep: Callable[[float], None] = time.sleep,
     on_poll: Callable[[int], None] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> EngineReport:
     """Paper-trade closed bars polled from an exchange until halted or `max_polls` polls."""
     refuse_when_halted(setup.db)
@@ -220,7 +221,7 @@ def run_live(
             book.state = states.get(symbol, BookState())
             first = cursors.get(symbol, int(book.times_ms.searchsorted(_epoch_ms(since))))
             totals[0] += engine.process_bars(book, range(first, len(frame)), flags)
-            cursors[symbol] = len(frame)
+            cursors[symbol] = book.cursor = len(frame)
             states[symbol] = book.state
             books.append(book)
         if books:
@@ -233,8 +234,30 @@ def run_live(
             stopped_by = "halt"
             break
         if max_polls is None or polls < max_polls:
-            sleep(poll_every_s)
+            _idle_until_next_poll(engine, books, poll_every_s, sleep, monotonic)
     return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(engine.versions))
+
+
+ALIAS_CHECK_S = 0.5
+
+
+def _idle_until_next_poll(
+    engine: PaperEngine,
+    books: Sequence[SymbolBook],
+    poll_every_s: float,
+    sleep: Callable[[float], None],
+    monotonic: Callable[[], float],
+) -> None:
+    """Wait for the next exchange poll, re-checking champions every `ALIAS_CHECK_S` meanwhile.
+
+    Bars arrive once per poll (hourly bars: a minute is fine), but a rollback must propagate
+    within seconds: a swapped champion is published in a heartbeat right away.
+    """
+    deadline = monotonic() + poll_every_s
+    while (remaining := deadline - monotonic()) > 0:
+        sleep(min(ALIAS_CHECK_S, remaining))
+        if engine.cache.check() and books:
+            engine.flush(books)
 
 
 def _market_symbol(symbol: str) -> str:
