@@ -29,7 +29,7 @@ $(AIRFLOW_STAMP): pyproject.toml infra/airflow/requirements.txt
 	touch $(AIRFLOW_STAMP)
 
 demo: setup
-	$(BIN)/python -m cvntrade.demo
+	$(BIN)/python -m cvntrade.demo --fresh
 
 test: setup airflow-venv
 	$(BIN)/python -m pytest -n 2 --dist worksteal

@@ -100,6 +100,11 @@ def synth_cmd(
         "--regime-shift-at",
         help="UTC time at which the learnable momentum signal inverts (none if omitted).",
     ),
+    signal_strength: float = typer.Option(
+        1.0,
+        "--signal-strength",
+        help="Scale of the learnable momentum signal (1: documented market; up to 2.2).",
+    ),
     replace: bool = typer.Option(False, "--replace", help="Delete the stored series first."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -121,10 +126,12 @@ def synth_cmd(
         interval=interval,
         seed=seed,
         regime_shift_at=shift,
+        signal_strength=signal_strength,
     )
     meta = {
         "generator": "regime-switching-v1",
         "seed": seed,
+        "signal_strength": signal_strength,
         "start": start,
         "end": end,
         "regime_shift_at": None if shift is None else shift.isoformat(),

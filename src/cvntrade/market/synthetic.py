@@ -131,8 +131,19 @@ def generate_market(
     interval: str = "1h",
     seed: int = 0,
     regime_shift_at: pd.Timestamp | None = None,
+    signal_strength: float = 1.0,
 ) -> SyntheticMarket:
-    """Generate correlated OHLCV bars for `symbols` on `[start, end)`; see the module docstring."""
+    """Generate correlated OHLCV bars for `symbols` on `[start, end)`; see the module docstring.
+
+    `signal_strength` scales every regime's momentum coefficient `phi` (1.0: the documented
+    market; larger: an easier-to-learn signal, e.g. for demos); it must keep |phi| < 1.
+    """
+    max_phi = max(abs(r.phi) for r in REGIMES)
+    if not 0.0 <= signal_strength * max_phi < 1.0:
+        raise UserInputError(
+            f"signal strength {signal_strength} must be in [0, {1.0 / max_phi:.2f}) "
+            "(|phi| must stay below 1 for a stable series)"
+        )
     step = interval_ms(interval)
     start_ms, end_ms = utc_ms(start), utc_ms(end)
     if start_ms % step or end_ms <= start_ms:
@@ -152,7 +163,7 @@ def generate_market(
     z_market = market_rng.standard_normal(n)
     after = np.zeros(n, dtype=bool) if shift_index is None else np.arange(n) >= shift_index
     vol_mult = np.array([r.vol_mult for r in REGIMES])[regimes]
-    phi = np.array([r.phi for r in REGIMES])[regimes]
+    phi = np.array([r.phi for r in REGIMES])[regimes] * signal_strength
     phi = np.where(after, -np.abs(phi), phi)
     drift_sigmas = np.array([r.drift_sigmas for r in REGIMES])[regimes] * direction
     frames = {

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.tables import engine_status
 from cvntrade.errors import DependencyError, UserInputError
+from cvntrade.trading.engine import STOPPED
 
 SWITCHED = "switched"
 NO_LIVE_ENGINE = "no_live_engine"
@@ -91,7 +92,7 @@ def read_engine_reports(
         return {}
     es = engine_status.c
     query = (
-        select(es.engine_id, es.model_name, es.model_version, es.heartbeat_at, es.stale)
+        select(es.engine_id, es.model_name, es.model_version, es.heartbeat_at, es.stale, es.mode)
         .where(es.model_name.in_(list(model_names)))
         .order_by(es.model_name, es.engine_id)
     )
@@ -111,7 +112,7 @@ def read_engine_reports(
                 model_version=row.model_version,
                 heartbeat_at=row.heartbeat_at,
                 stale=bool(row.stale),
-                live=now - row.heartbeat_at <= max_age,
+                live=row.mode != STOPPED and now - row.heartbeat_at <= max_age,
             )
         )
     return {name: tuple(reports) for name, reports in found.items()}

@@ -50,6 +50,7 @@ from cvntrade.trading.positions import (
 
 log = logging.getLogger(__name__)
 REPLAY_BLOCK_BARS = 24
+STOPPED = "stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +280,18 @@ class PaperEngine:
             book.predictions.clear()
         return len(trades), len(predictions)
 
+    def stop(self, books: Sequence[SymbolBook]) -> None:
+        """Publish a last heartbeat saying this engine no longer serves (mode `stopped`).
+
+        The runbook's propagation wait then does not wait for it; a crashed engine instead
+        simply stops sending heartbeats and ages out.
+        """
+        mode, self.mode = self.mode, STOPPED
+        try:
+            self.flush(books)
+        finally:
+            self.mode = mode
+
     def _trade(self, symbol: str, closed: ClosedPosition) -> Trade:
         position = closed.position
         entry_time = ms_to_datetime(position.entry_ms)
@@ -352,6 +365,7 @@ class PaperEngine:
             if flags.halt:
                 stopped_by = "halt"
                 break
+        self.stop(books)
         return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(self.versions))
 
     def _resume(self, books: Sequence[SymbolBook], start_ms: int) -> None:

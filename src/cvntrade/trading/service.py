@@ -235,6 +235,7 @@ def run_live(
             break
         if max_polls is None or polls < max_polls:
             _idle_until_next_poll(engine, books, poll_every_s, sleep, monotonic)
+    engine.stop(books)
     return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(engine.versions))
 
 
