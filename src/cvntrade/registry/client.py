@@ -1,24 +1,19 @@
 """The small interface we need from a model registry, and its MLflow implementation.
 
-MLflow errors are translated here: a missing model/version/alias becomes `NotFoundError`
-(user input), an unreachable tracking server becomes `DependencyError` (retry later).
+MLflow errors are translated (`cvntrade.registry.mlflow_errors`): a missing model/version/alias
+becomes `NotFoundError` (user input), an unreachable tracking server `DependencyError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cvntrade.errors import DependencyError, NotFoundError, UserInputError
+from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 from cvntrade.registry.records import ModelVersionInfo
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-
-_NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
-_INPUT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST"}
 
 
 class Registry(Protocol):
@@ -61,7 +56,7 @@ class MlflowRegistry:
 
     def list_versions(self, name: str, max_results: int) -> list[ModelVersionInfo]:
         """Versions of `name`, newest first (aliases read from the model: mlflow#9783)."""
-        with _translated(f"model {name!r}"):
+        with translated_mlflow_errors(f"model {name!r}"):
             model = self.client.get_registered_model(name)
             found = self.client.search_model_versions(
                 f"name = '{_quote(name)}'",
@@ -73,20 +68,20 @@ class MlflowRegistry:
 
     def get_version(self, name: str, version: int) -> ModelVersionInfo:
         """One version; `NotFoundError` naming model and version when missing."""
-        with _translated(f"model {name!r} version {version}"):
+        with translated_mlflow_errors(f"model {name!r} version {version}"):
             model = self.client.get_registered_model(name)
             found = self.client.get_model_version(name, str(version))
         return _info(found, _aliases_by_version(model.aliases))
 
     def aliases(self, name: str) -> dict[str, int]:
         """Alias → version for model `name`."""
-        with _translated(f"model {name!r}"):
+        with translated_mlflow_errors(f"model {name!r}"):
             model = self.client.get_registered_model(name)
         return {alias: int(version) for alias, version in model.aliases.items()}
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point `alias` of `name` at `version` (MLflow moves it atomically)."""
-        with _translated(f"model {name!r} version {version}"):
+        with translated_mlflow_errors(f"model {name!r} version {version}"):
             self.client.set_registered_model_alias(name, alias, str(version))
 
 
@@ -116,22 +111,3 @@ def _info(version: Any, aliases: dict[int, tuple[str, ...]]) -> ModelVersionInfo
         aliases=aliases.get(number, ()),
         created_at=created,
     )
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """Turn MLflow and connection errors into our own error tree."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except MlflowException as exc:
-        code = str(exc.error_code)
-        first_line = str(exc.message).splitlines()[0] if exc.message else code
-        if code in _NOT_FOUND_CODES or "not found" in first_line.lower():
-            raise NotFoundError(f"{what} not found in the registry") from None
-        if code in _INPUT_CODES:
-            raise UserInputError(f"{what}: {first_line}") from None
-        raise DependencyError(f"model registry error for {what}: {first_line}") from None
-    except (OSError, ConnectionError) as exc:
-        raise DependencyError(f"model registry unreachable: {exc}") from None

@@ -131,7 +131,7 @@ def load_bundle(tracking_uri: str, model_name: str, version: int) -> ModelBundle
     """
     from mlflow import MlflowClient
 
-    from cvntrade.training.mlflow_errors import translated_mlflow_errors
+    from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 
     what = f"model {model_name!r} version {version}"
     with translated_mlflow_errors(what):
@@ -161,7 +161,7 @@ def _downloaded(source: str, tracking_uri: str, what: str) -> Iterator[Path]:
     """Download a remote artifact directory into a temporary directory for the block."""
     from mlflow.artifacts import download_artifacts
 
-    from cvntrade.training.mlflow_errors import translated_mlflow_errors
+    from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 
     with tempfile.TemporaryDirectory(prefix="cvntrade-bundle-") as tmp:
         with translated_mlflow_errors(what):

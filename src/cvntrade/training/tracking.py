@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvntrade.errors import DependencyError
+from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 from cvntrade.training.bundle import MODEL_ARTIFACT_DIR
-from cvntrade.training.mlflow_errors import translated_mlflow_errors
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
