@@ -178,6 +178,13 @@ def live_cmd(
         help="Name in engine_status; a restart with the same id resumes "
         "(default: live:<strategy>@<host>).",
     ),
+    metrics_port: int = typer.Option(
+        None,
+        "--metrics-port",
+        min=1,
+        max=65535,
+        help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics while trading.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Paper-trade closed bars polled from an exchange (ccxt, extra `live`) until halted.
@@ -193,6 +200,10 @@ def live_cmd(
     if not paper:
         raise UserInputError("only paper trading is supported: pass --paper")
     setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", strategy))
+    if metrics_port is not None:
+        from cvntrade.trading.metrics import serve
+
+        serve(metrics_port)
     feed = RecordedExchange.from_file(recorded) if recorded else connect(exchange)
     clock = clock_from(now)
     report = run_live(

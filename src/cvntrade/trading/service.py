@@ -23,6 +23,7 @@ from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
 from cvntrade.market.schema import canonical_ohlcv, interval_ms
 from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
 from cvntrade.strategy import Strategy, model_name, parse_symbol
+from cvntrade.trading import metrics
 from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
 from cvntrade.trading.engine import (
     REPLAY_BLOCK_BARS,
@@ -197,6 +198,7 @@ def run_live(
         polls += 1
         engine.cache.check()
         flags = read_flags(setup.db)
+        metrics.record_flags(flags)
         books: list[SymbolBook] = []
         for symbol in setup.symbols:
             frame = frames.get(symbol)
