@@ -62,3 +62,10 @@ class DataError(CvnError):
 
     exit_code = 6
     http_status = 500
+
+
+class GateRefusedError(CvnError):
+    """A focal promotion whose FTF gate fails, without `--force --reason`: nothing was changed."""
+
+    exit_code = 1
+    http_status = 409

@@ -12,6 +12,7 @@ from cvntrade.cli import (
     db_cmd,
     drill_cmd,
     expectancy_cmd,
+    gate_cmd,
     incident_cmd,
     journal_cmd,
     models_cmd,
@@ -42,6 +43,9 @@ app.add_typer(trade_cmd.app, name="trade")
 app.add_typer(trade_cmd.kill_switch_app, name="kill-switch")
 app.add_typer(trade_cmd.halt_app, name="halt")
 app.command("train")(train_cmd.train_command)
+app.command("sweep")(gate_cmd.sweep_command)
+app.add_typer(gate_cmd.gate_app, name="gate")
+app.command("promote")(gate_cmd.promote_command)
 app.add_typer(runbook_cmd.app, name="runbook")
 app.add_typer(incident_cmd.app, name="incident")
 

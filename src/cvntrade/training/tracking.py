@@ -102,7 +102,7 @@ def log_and_register(
 
     with translated_mlflow_errors(f"experiment {record.experiment!r}"):
         client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-        experiment_id = _experiment_id(client, record.experiment, artifact_location)
+        experiment_id = ensure_experiment_id(client, record.experiment, artifact_location)
         run = client.create_run(experiment_id, run_name=record.run_name, tags=dict(record.run_tags))
     run_id = run.info.run_id
     try:
@@ -121,7 +121,8 @@ def log_and_register(
     return Registration(run_id=run_id, version=int(version.version), source=source)
 
 
-def _experiment_id(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+def ensure_experiment_id(client: MlflowClient, name: str, artifact_location: str | None) -> str:
+    """The id of experiment `name`, created (with `artifact_location`) when missing."""
     from mlflow.exceptions import MlflowException
 
     found = client.get_experiment_by_name(name)
