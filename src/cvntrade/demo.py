@@ -4,12 +4,16 @@ Every step prints the exact `cvntrade` command an operator would type, then runs
 a 5-symbol market with a regime shift five days ago, binary champions, a focal promotion, two
 weeks of paper trading, then the `expectancy_negative_focal` runbook — confirm, check the config,
 roll back, diagnose, remediate (path C), escalate (kill switch, halt) — and the incident report.
+The runbook's verdicts are computed from what the engine really traded, so they are whatever the
+synthetic market produced: on this market the focal champions mostly stop trading after the
+shift, and step 1 may honestly answer `transient`; the on-call then rolls back on judgement.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import shutil
 import sys
@@ -90,6 +94,15 @@ def story(now: dt.datetime) -> list[tuple[str, list[str]]]:
         ("Runbook step 1 — confirm the alert is real", ["runbook confirm"]),
         ("Runbook step 2 — check the active config", ["runbook check-config"]),
         (
+            "Judgement call: whatever step 1 said, the focal champions stopped earning after the "
+            "shift (see the last 48 h above) — the on-call opens an incident and rolls back",
+            [
+                "incident open --title 'focal champions degraded after the regime shift: "
+                "path A rollback'",
+                "incident list",
+            ],
+        ),
+        (
             "Runbook step 3 — roll back (< 1 min SLA): look, plan, act, and once more (idempotent)",
             [
                 f"models list-versions --name {btc} --order-by 'version_number DESC' "
@@ -121,7 +134,7 @@ def story(now: dt.datetime) -> list[tuple[str, list[str]]]:
                 "halt off --reason 'rehearsal over'",
             ],
         ),
-        ("Incident report: the timeline from the audit log", ["incident show 1", "config history"]),
+        ("Incident report: the timeline from the audit log", ["incident show 2", "config history"]),
     ]
 
 
@@ -167,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         help="empty the demo's CVN_HOME first (only one the demo created)",
     )
     args = parser.parse_args(argv)
+    os.environ.setdefault("CVN_ACTOR", "demo-oncall")  # who the audit log names
     from cvntrade.settings import get_settings
 
     try:
