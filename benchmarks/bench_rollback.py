@@ -43,18 +43,6 @@ STRATEGY = "SL0.5_TP1_H4"
 FOCAL, BINARY = 3, 2
 ENGINE_ID = "bench-engine"
 TARGET_S = 5.0
-# `cvntrade` with the runbook and incident groups, whether or not main.py registers them yet.
-CLI = """
-import sys
-from cvntrade.cli import incident_cmd, main, runbook_cmd
-registered = {group.name for group in main.app.registered_groups}
-if "runbook" not in registered:
-    main.app.add_typer(runbook_cmd.app, name="runbook")
-if "incident" not in registered:
-    main.app.add_typer(incident_cmd.app, name="incident")
-sys.argv[0] = "cvntrade"
-main.run()
-"""
 
 
 def run_engine(db_url: str, tracking_uri: str, poll_s: float) -> None:
@@ -241,7 +229,15 @@ def main() -> None:
             start = time.perf_counter()
             done = subprocess.run(
                 [
-                    *(sys.executable, "-c", CLI, "runbook", "rollback", "--reason", "bench"),
+                    *(
+                        sys.executable,
+                        "-m",
+                        "cvntrade.cli.main",
+                        "runbook",
+                        "rollback",
+                        "--reason",
+                        "bench",
+                    ),
                     *("--symbols", ",".join(SYMBOLS), "--wait-s", "60", "--json"),
                 ],
                 capture_output=True,

@@ -15,28 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from cvntrade.cli import data_cmd
+from cvntrade.cli import main
 from cvntrade.errors import CvnError
 from cvntrade.settings import get_settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BTC = DATA / "binance" / "BTCUSDC-1h-2024-01.csv"
 ETH = DATA / "binance" / "ETHUSDC-1h-2025-01.csv"
-WRAPPER = """
-import sys, typer
-from cvntrade.cli import data_cmd
-from cvntrade.errors import CvnError
-app = typer.Typer(pretty_exceptions_enable=False)
-app.add_typer(data_cmd.app, name="data")
-try:
-    app()
-except CvnError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(exc.exit_code)
-"""
 
 
 @dataclass(frozen=True)
@@ -55,9 +42,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def cli(*args: str) -> Outcome:
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.add_typer(data_cmd.app, name="data")
-    result = CliRunner().invoke(app, ["data", *args])
+    result = CliRunner().invoke(main.app, ["data", *args])
     if isinstance(result.exception, CvnError):
         return Outcome(result.exception.exit_code, result.stdout, f"error: {result.exception}")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -188,7 +173,7 @@ def test_real_process_prints_one_line_without_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CVN_")}
     env["CVN_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, "data", "import-binance", str(bad)],
+        [sys.executable, "-m", "cvntrade.cli.main", "data", "import-binance", str(bad)],
         capture_output=True,
         text=True,
         env=env,

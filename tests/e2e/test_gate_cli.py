@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from mlflow import MlflowClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from cvntrade.cli import gate_cmd
+from cvntrade.cli import main
 from cvntrade.db import create_db_engine
 from cvntrade.db.tables import alias_events, audit_log, sweep_results
 from cvntrade.errors import CvnError
@@ -58,24 +57,6 @@ min_trades_per_fold: 0
 STRICT = LENIENT.replace("version: 7", "version: 8").replace(
     "min_trades_per_fold: 0", "min_trades_per_fold: 1000000"
 )
-WRAPPER = """
-import sys, typer
-from cvntrade.cli import gate_cmd
-from cvntrade.errors import CvnError
-app = typer.Typer(pretty_exceptions_enable=False)
-app.command("sweep")(gate_cmd.sweep_command)
-app.add_typer(gate_cmd.gate_app, name="gate")
-app.command("promote")(gate_cmd.promote_command)
-try:
-    result = app(standalone_mode=False)
-except typer.TyperException as exc:
-    print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
-    sys.exit(exc.exit_code)
-except CvnError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(exc.exit_code)
-sys.exit(result if isinstance(result, int) else 0)
-"""
 
 
 @dataclass(frozen=True)
@@ -119,11 +100,7 @@ def env(
 
 
 def cli(*args: str) -> Outcome:
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("sweep")(gate_cmd.sweep_command)
-    app.add_typer(gate_cmd.gate_app, name="gate")
-    app.command("promote")(gate_cmd.promote_command)
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(main.app, list(args))
     if isinstance(result.exception, CvnError):
         return Outcome(result.exception.exit_code, result.stdout, f"error: {result.exception}")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -133,7 +110,11 @@ def cli(*args: str) -> Outcome:
 
 def run(env: dict[str, str], *args: str) -> Outcome:
     done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "cvntrade.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
 

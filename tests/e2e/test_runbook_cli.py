@@ -36,6 +36,7 @@ from mlflow import MlflowClient
 from sqlalchemy import Engine, func, select
 
 from cvntrade.audit import read_audit
+from cvntrade.cli import main
 from cvntrade.config import read_config, set_config
 from cvntrade.db import create_db_engine
 from cvntrade.db.tables import audit_log, engine_status, incidents
@@ -52,24 +53,15 @@ NEGATIVE = ("BTCUSDC", "ETHUSDC", "SOLUSDC")  # what the focal-regression drill 
 REASON = "expectancy_negative_focal: rollback"
 MARKET_END = pd.Timestamp("2026-01-06")
 
-# `cvntrade` with the runbook and incident groups, whether or not main.py registers them yet.
-CLI = """
-import sys
-from cvntrade.cli import incident_cmd, main, runbook_cmd
-registered = {group.name for group in main.app.registered_groups}
-if "runbook" not in registered:
-    main.app.add_typer(runbook_cmd.app, name="runbook")
-if "incident" not in registered:
-    main.app.add_typer(incident_cmd.app, name="incident")
-sys.argv[0] = "cvntrade"
-main.run()
-"""
-
 
 def cvntrade(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run `cvntrade ARGS` in a new process."""
     return subprocess.run(
-        [sys.executable, "-c", CLI, *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "cvntrade.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -86,25 +78,11 @@ class Outcome:
         return json.loads(self.out)
 
 
-def register_groups(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    """`cvntrade`'s Typer app with the runbook and incident groups (for this test only)."""
-    from cvntrade.cli import incident_cmd, main, runbook_cmd
-
-    if "runbook" not in {group.name for group in main.app.registered_groups}:
-        monkeypatch.setattr(main.app, "registered_groups", list(main.app.registered_groups))
-        main.app.add_typer(runbook_cmd.app, name="runbook")
-        main.app.add_typer(incident_cmd.app, name="incident")
-    return main.app
-
-
 @pytest.fixture
 def cli(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Callable[..., Outcome]]:
     """`cvntrade ARGS` in this process, in `env`'s environment."""
-    from cvntrade.cli import main
-
-    register_groups(monkeypatch)
     for key, value in env.items():
         if key.startswith(("CVN_", "MLFLOW_")):
             monkeypatch.setenv(key, value)
@@ -371,7 +349,17 @@ def test_sigkill_mid_rollback_is_finished_by_a_rerun_without_repeats(
 ) -> None:
     symbols = ",".join(SYMBOLS)
     process = subprocess.Popen(
-        [sys.executable, "-c", CLI, "runbook", "rollback", "--symbols", symbols, "--reason", "r"],
+        [
+            sys.executable,
+            "-m",
+            "cvntrade.cli.main",
+            "runbook",
+            "rollback",
+            "--symbols",
+            symbols,
+            "--reason",
+            "r",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -479,10 +467,8 @@ def documented_commands() -> list[list[str]]:
     return [shlex.split(line, comments=True) for line in lines if line.startswith("cvntrade ")]
 
 
-def test_every_command_in_the_runbook_doc_exists_with_its_options(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    root = typer.main.get_command(register_groups(monkeypatch))
+def test_every_command_in_the_runbook_doc_exists_with_its_options() -> None:
+    root = typer.main.get_command(main.app)
     commands = documented_commands()
     groups = {tuple(tokens[1:3]) for tokens in commands}
     assert {("runbook", "confirm"), ("runbook", "check-config"), ("runbook", "rollback")} <= groups

@@ -17,33 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from cvntrade.cli import train_cmd
+from cvntrade.cli import main
 from cvntrade.errors import CvnError
 from cvntrade.market import ParquetStore, generate_market, validate_ohlcv
 from cvntrade.settings import get_settings
 
 NAME = "CVNTrade_XGBoost_BTCUSDC_SL0.5_TP1_H4"
 FAST = ("--folds", "2", "--rounds", "10")
-WRAPPER = """
-import sys, typer
-from cvntrade.cli import train_cmd
-from cvntrade.errors import CvnError
-app = typer.Typer(pretty_exceptions_enable=False)
-app.command("train")(train_cmd.train_command)
-app.callback()(lambda: None)
-try:
-    app(standalone_mode=False)
-except typer.TyperException as exc:
-    print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
-    sys.exit(exc.exit_code)
-except CvnError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(exc.exit_code)
-"""
 
 
 @dataclass(frozen=True)
@@ -76,10 +59,7 @@ def env(
 
 
 def cli(*args: str) -> Outcome:
-    app = typer.Typer(pretty_exceptions_enable=False)
-    app.command("train")(train_cmd.train_command)
-    app.callback()(lambda: None)
-    result = CliRunner().invoke(app, ["train", *args])
+    result = CliRunner().invoke(main.app, ["train", *args])
     if isinstance(result.exception, CvnError):
         return Outcome(result.exception.exit_code, result.stdout, f"error: {result.exception}")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -89,7 +69,7 @@ def cli(*args: str) -> Outcome:
 
 def run(env: dict[str, str], *args: str) -> Outcome:
     done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, "train", *args],
+        [sys.executable, "-m", "cvntrade.cli.main", "train", *args],
         capture_output=True,
         text=True,
         env=env,
