@@ -66,14 +66,6 @@ class Outcome:
     stderr: str
 
 
-@pytest.fixture(scope="module")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow sqlite store (migrating costs ~2 s)."""
-    path = tmp_path_factory.mktemp("gate-cli-mlflow") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
 def env(
     sqlite_url: str, tmp_path: Path, mlflow_template: Path, monkeypatch: pytest.MonkeyPatch

@@ -100,22 +100,6 @@ def cli(
     get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow sqlite store, made once per session (migrating costs ~2 s).
-
-    Shared by the runbook integration and e2e tests through the session's base temp directory.
-    """
-    path = tmp_path_factory.getbasetemp() / "runbook_mlflow_template" / "mlflow.db"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        scratch = path.with_suffix(".tmp")
-        uri = f"sqlite:///{scratch}"
-        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-        scratch.rename(path)
-    return path
-
-
 @pytest.fixture
 def env(cli_env: dict[str, str], mlflow_template: Path, tmp_path: Path) -> dict[str, str]:
     """CLI environment with its own MLflow store holding focal champions for all symbols.

@@ -31,24 +31,14 @@ def gate_store(tmp_path_factory: pytest.TempPathFactory) -> ParquetStore:
     return store
 
 
-@pytest.fixture(scope="session")
-def gate_mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow sqlite store."""
-    from mlflow import MlflowClient
-
-    path = tmp_path_factory.mktemp("gate-mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
-def new_tracking_uri(gate_mlflow_template: Path, tmp_path: Path) -> Callable[[str], str]:
+def new_tracking_uri(mlflow_template: Path, tmp_path: Path) -> Callable[[str], str]:
     """Make fresh MLflow stores (copies of the template) for one test, by name."""
 
     def make(name: str) -> str:
         target = tmp_path / f"mlflow-{name}" / "mlflow.db"
         target.parent.mkdir()
-        shutil.copyfile(gate_mlflow_template, target)
+        shutil.copyfile(mlflow_template, target)
         return f"sqlite:///{target}"
 
     return make

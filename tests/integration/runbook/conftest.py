@@ -11,27 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 from runbook_support import ALL_SYMBOLS, MakeModels
 
 from cvntrade.registry import MlflowRegistry
 from cvntrade.strategy import DEFAULT_STRATEGY, model_name
-
-
-@pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow sqlite store, made once per session (migrating costs ~2 s).
-
-    Shared by the runbook integration and e2e tests through the session's base temp directory.
-    """
-    path = tmp_path_factory.getbasetemp() / "runbook_mlflow_template" / "mlflow.db"
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        scratch = path.with_suffix(".tmp")
-        uri = f"sqlite:///{scratch}"
-        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-        scratch.rename(path)
-    return path
 
 
 @pytest.fixture

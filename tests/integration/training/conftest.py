@@ -35,16 +35,6 @@ def market_store(tmp_path_factory: pytest.TempPathFactory) -> ParquetStore:
     return store
 
 
-@pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, migrated MLflow sqlite store."""
-    from mlflow import MlflowClient
-
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
 def tracking_uri(mlflow_template: Path, tmp_path: Path) -> str:
     """A fresh MLflow store (copy of the template) for one test."""
