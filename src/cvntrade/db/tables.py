@@ -33,7 +33,7 @@ JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 LOSS_FUNCTIONS = ("binary", "focal")
-EXIT_REASONS = ("take_profit", "stop_loss", "horizon", "kill_switch", "halt")
+EXIT_REASONS = ("take_profit", "stop_loss", "horizon", "kill_switch", "halt", "data_gap")
 SIDES = ("long", "short")
 TRADE_SOURCES = ("engine", "import", "drill")
 
@@ -222,3 +222,12 @@ sweep_results = Table(
         "sweep_key", "crypto_symbol", "strategy", "cell", "fold", name="uq_sweep_cell"
     ),
 )
+
+
+# --- Backtests (revision 0004) ---------------------------------------------------------------
+
+
+# --- Monitoring (revision 0005) --------------------------------------------------------------
+
+
+# --- Hardening (revision 0006) ---------------------------------------------------------------
