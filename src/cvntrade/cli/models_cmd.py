@@ -37,23 +37,44 @@ def _version_json(info: ModelVersionInfo) -> dict[str, object]:
     }
 
 
+def check_order_by(order_by: str, direction: str | None) -> None:
+    """Accept `version_number DESC` as one quoted value or as the runbook writes it, unquoted."""
+    from cvntrade.errors import UserInputError
+
+    words = order_by.split() + ([] if direction is None else direction.split())
+    if " ".join(words).lower() != ORDER_BY.lower():
+        raise UserInputError(
+            f"unsupported --order-by {' '.join(words)!r}: use --order-by {ORDER_BY} (quoted or not)"
+        )
+
+
 @app.command("list-versions")
 def list_versions_cmd(
     name: str = typer.Option(
         ..., "--name", help="Registered model, e.g. CVNTrade_XGBoost_BTCUSDC_SL0.5_TP1_H4."
     ),
     order_by: str = typer.Option(
-        ORDER_BY, "--order-by", help="Only 'version_number DESC' is supported."
+        ORDER_BY,
+        "--order-by",
+        help="Only 'version_number DESC' is supported; quoted or not, as the runbook writes it.",
+    ),
+    direction: str = typer.Argument(
+        None,
+        metavar="[DESC]",
+        help="The direction of --order-by when written unquoted: `--order-by version_number DESC`.",
+        show_default=False,
     ),
     max_results: int = typer.Option(5, "--max-results", help="How many versions to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of lines."),
 ) -> None:
-    """List the newest versions, one line each: version, run_id, tags, aliases (runbook step 3A)."""
-    from cvntrade.errors import UserInputError
+    """List the newest versions, one line each: version, run_id, tags, aliases (runbook step 3A).
+
+    The runbook's command works verbatim with `cvntrade` in place of `mlflow`:
+    `cvntrade models list-versions --name N --order-by version_number DESC --max-results 5`.
+    """
     from cvntrade.registry import list_versions
 
-    if " ".join(order_by.split()) != ORDER_BY:
-        raise UserInputError(f"unsupported --order-by {order_by!r}: use '{ORDER_BY}'")
+    check_order_by(order_by, direction)
     versions = list_versions(_registry(), name, max_results)
     if as_json:
         print_json([_version_json(v) for v in versions])
