@@ -311,7 +311,7 @@ def test_runbook_acceptance_with_the_real_engine(
 
 
 def test_single_symbol_is_transient_and_binary_config_is_stale(
-    engine: Engine, cli: Callable[..., Outcome]
+    engine: Engine, env: dict[str, str], cli: Callable[..., Outcome]
 ) -> None:
     run_journal_drill(engine, "single-symbol", actor="drill")
     confirmed = cli("runbook", "confirm")
@@ -321,6 +321,13 @@ def test_single_symbol_is_transient_and_binary_config_is_stale(
     assert f"recorded as false positive in new incident #{logged.id}" in confirmed.out
     noted = cli("incident", "note", str(logged.id), "noisy SOL feed confirmed", "--json").json()
     assert noted["note"]["text"] == "noisy SOL feed confirmed"
+    # The config says binary, but the focal champions (version 3) still serve: no all-clear.
+    mismatch = cli("runbook", "check-config", "--json").json()
+    assert mismatch["verdict"] == "mismatch"
+    assert tuple(mismatch["focal_symbols"]) == SYMBOLS
+    client = MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+    for symbol in SYMBOLS:
+        client.set_registered_model_alias(model_name(symbol, DEFAULT_STRATEGY), "champion", "2")
     stale = cli("runbook", "check-config")
     assert stale.code == 0, stale.err
     assert "verdict: stale" in stale.out

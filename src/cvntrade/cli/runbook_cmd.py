@@ -12,8 +12,10 @@ import sys
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cvntrade.cli.common import clock_from, console, default_actor, fmt_pct, open_engine, print_json
+from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS
 
 app = typer.Typer(
     help=(
@@ -66,24 +68,74 @@ def confirm_cmd(
 
 @app.command("check-config")
 def check_config_cmd(
+    symbols: str = typer.Option(
+        ",".join(DEFAULT_SYMBOLS),
+        "--symbols",
+        help="Symbols whose champions to check (symbols live engines serve are always added).",
+    ),
+    strategy: str = typer.Option(DEFAULT_STRATEGY, "--strategy", help="Strategy of the models."),
     incident: int = typer.Option(None, "--incident", help=INCIDENT_HELP),
     actor: str = typer.Option(None, "--actor", help=ACTOR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Step 2: is focal still the configured loss? `active`, or `stale` (acknowledge, no action)."""
-    from cvntrade.runbook import check_config
+    """Step 2: is focal still configured (ftf_config), and does it still serve anywhere?
 
-    result = check_config(open_engine(), actor=actor or default_actor(), incident_id=incident)
+    Verdicts: `active` (CVN_LOSS_FUNCTION=focal); `mismatch` (the config is not focal but a
+    champion or a live engine still serves focal: the symbols are listed, roll them back);
+    `stale` (focal neither configured nor served: acknowledge, no action); `unverified` (the
+    registry could not be read). Exit code 0 in every case.
+    """
+    from cvntrade.clock import utc_now
+    from cvntrade.registry import MlflowRegistry
+    from cvntrade.runbook import check_config
+    from cvntrade.runbook.serving import serving_by_symbol
+    from cvntrade.settings import get_settings
+    from cvntrade.strategy import Strategy
+    from cvntrade.trading.service import parse_symbols
+
+    wanted = parse_symbols(symbols)
+    strategy_name = Strategy.parse(strategy).name
+    engine = open_engine()
+    serving = serving_by_symbol(
+        engine,
+        MlflowRegistry(get_settings().effective_tracking_uri),
+        symbols=wanted,
+        strategy=strategy_name,
+        now=utc_now(),
+    )
+    result = check_config(
+        engine, actor=actor or default_actor(), incident_id=incident, serving=serving
+    )
     if as_json:
         print_json(result)
         return
+    table = Table(title="What serves, per symbol")
+    for column in ("crypto_symbol", "champion", "champion loss", "live engines (version/loss)"):
+        table.add_column(column, overflow="fold")
+    for row in result.serving:
+        engines = "; ".join(
+            f"{e.engine_id}: v{e.model_version} {e.loss_function or '?'}" for e in row.engines
+        )
+        table.add_row(
+            Text(row.crypto_symbol),
+            "—" if row.champion_version is None else str(row.champion_version),
+            Text(row.champion_loss or "—", style="red" if row.champion_loss == "focal" else ""),
+            Text(engines or "none"),
+        )
+    console.print(table)
     console.print(
-        f"verdict: [bold]{result.verdict}[/bold] — CVN_LOSS_FUNCTION={result.loss_function} "
-        f"CVN_FOCAL_GAMMA={result.focal_gamma} CVN_FOCAL_ALPHA={result.focal_alpha} "
-        f"(version {result.version}, updated {result.updated_at:%Y-%m-%d %H:%M:%S} UTC)"
+        Text.assemble(
+            "verdict: ",
+            (result.verdict, "bold"),
+            f" — CVN_LOSS_FUNCTION={result.loss_function} "
+            f"CVN_FOCAL_GAMMA={result.focal_gamma} CVN_FOCAL_ALPHA={result.focal_alpha} "
+            f"(version {result.version}, updated {result.updated_at:%Y-%m-%d %H:%M:%S} UTC)",
+        )
     )
-    console.print(f"incident: {result.attachment}")
-    console.print(f"next: {result.advice}")
+    if result.registry_error:
+        console.print(Text(f"registry: {result.registry_error}"))
+    console.print(Text(f"incident: {result.attachment}"))
+    console.print(Text(f"next: {result.advice}"))
 
 
 @app.command("rollback")

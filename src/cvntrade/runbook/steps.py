@@ -3,10 +3,13 @@
 Step 1 (`confirm`) is the runbook's query: mean `realized_pnl_pct` (percent, net of fees) of
 trades of focal-trained models entered in the last 48 h, per symbol. Two or more negative symbols
 make the alert `real`; 0-1 make it `transient`, which is recorded in the incident log as a false
-positive together with what to check next. Step 2 (`check_config`) reads `ftf_config`: focal
-still configured is `active`, anything else is `stale` (focal was already rolled back:
-acknowledge, no action). Both steps write one audit row, attached to the incident when there is
-one (see `cvntrade.runbook.incidents`).
+positive together with what to check next. Step 2 (`check_config`) reads `ftf_config` *and*
+what serves (champions in the registry, live engines' heartbeats, see `cvntrade.runbook.serving`):
+focal configured is `active`; focal no longer configured but still served on some symbols is
+`mismatch` (never an all-clear); neither is `stale` (focal was already rolled back: acknowledge,
+no action); `unverified` when the registry could not be read and the config is not focal. Both
+steps write one audit row, attached to the incident when there is one (see
+`cvntrade.runbook.incidents`).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from cvntrade.config import read_config
 from cvntrade.db.engine import write_transaction
 from cvntrade.errors import UserInputError
 from cvntrade.runbook.incidents import (
+    Incident,
     fetch_incident,
     insert_incident,
     insert_note,
+    list_incidents,
     resolve_attachment,
     tagged,
     update_status,
@@ -33,6 +38,7 @@ from cvntrade.runbook.incidents import (
 
 if TYPE_CHECKING:
     from cvntrade.journal import SymbolExpectancy
+    from cvntrade.runbook.serving import Serving, SymbolServing
 
 ALERT = "expectancy_negative_focal"
 ALERT_TARGET = f"alert:{ALERT}"
@@ -63,7 +69,12 @@ class ConfirmResult:
 
 @dataclass(frozen=True, slots=True)
 class CheckConfigResult:
-    """Runbook step 2: the active loss and focal parameters; verdict `active` or `stale`."""
+    """Runbook step 2: the configured loss and what serves per symbol.
+
+    Verdict `active` (focal configured), `mismatch` (config not focal, but `focal_symbols` still
+    serve focal), `stale` (focal neither configured nor served) or `unverified` (config not
+    focal, registry unreadable: `registry_error`).
+    """
 
     verdict: str
     loss_function: str | None
@@ -74,6 +85,9 @@ class CheckConfigResult:
     incident_id: int | None
     attachment: str
     advice: str
+    serving: tuple[SymbolServing, ...] = ()
+    focal_symbols: tuple[str, ...] = ()
+    registry_error: str | None = None
 
 
 def negative_focal_symbols(
@@ -117,6 +131,22 @@ def _real_advice(incident_id: int | None) -> tuple[str, ...]:
     return tuple(steps)
 
 
+FALSE_POSITIVE_REUSE = dt.timedelta(hours=1)
+"""A transient `confirm` re-run within this time of the last one adds to its incident."""
+
+
+def _recent_false_positive(engine: Engine, now: dt.datetime) -> Incident | None:
+    """The false-positive incident a previous transient `confirm` recorded moments ago."""
+    latest = list_incidents(engine, alert=ALERT, limit=1)
+    if (
+        latest
+        and latest[0].status == "false_positive"
+        and now - latest[0].opened_at <= (FALSE_POSITIVE_REUSE)
+    ):
+        return latest[0]
+    return None
+
+
 def confirm(
     engine: Engine,
     *,
@@ -129,7 +159,9 @@ def confirm(
 
     A transient verdict closes the attached incident as `false_positive` with a note saying what
     to check next, or records a new, already closed `false_positive` incident when none is
-    attached. Everything (incident, note, audit row) is written in one transaction.
+    attached — unless a transient `confirm` recorded one less than `FALSE_POSITIVE_REUSE` ago:
+    a re-run adds a note to that incident instead of opening a second one. Everything
+    (incident, note, audit row) is written in one transaction.
     """
     if not actor.strip():
         raise UserInputError("a non-empty --actor is required")
@@ -144,12 +176,21 @@ def confirm(
     now = clock()
     attached = attachment.incident_id
     explanation = attachment.explanation
+    recent = None
+    if verdict == "transient" and attached is None:
+        recent = _recent_false_positive(engine, now)
     with write_transaction(engine) as conn:
         if verdict == "real":
             next_steps = _real_advice(attached)
         else:
             next_steps = _transient_advice(rows, negative)
-            if attached is None:
+            if recent is not None:
+                attached = recent.id
+                explanation = (
+                    f"already recorded as false positive in incident #{attached} "
+                    f"(opened {recent.opened_at:%H:%M} UTC): note added, no new incident"
+                )
+            elif attached is None:
                 incident = insert_incident(
                     conn,
                     alert=ALERT,
@@ -217,24 +258,52 @@ def confirm(
     )
 
 
+def config_verdict(loss: str | None, serving: Serving | None) -> tuple[str, str]:
+    """Step 2's verdict and advice from the configured loss and what serves (pure)."""
+    if loss == FOCAL:
+        return (
+            "active",
+            "focal is active: roll back with `cvntrade runbook rollback --symbols auto`",
+        )
+    focal = serving.focal_symbols if serving is not None else ()
+    if focal:
+        return "mismatch", (
+            f"CVN_LOSS_FUNCTION is {loss or 'unset'} but focal still serves on "
+            f"{', '.join(focal)}: roll back with `cvntrade runbook rollback --symbols "
+            f"{','.join(focal)} --reason …`"
+        )
+    if serving is None or serving.registry_error is not None:
+        why = "not consulted" if serving is None else serving.registry_error
+        return "unverified", (
+            f"CVN_LOSS_FUNCTION is {loss or 'unset'}, but the champions could not be checked "
+            f"({why}): check `cvntrade trade status` and `cvntrade models show NAME` before "
+            "acknowledging"
+        )
+    return "stale", (
+        f"CVN_LOSS_FUNCTION is {loss or 'unset'}, not focal, and no champion or live engine "
+        "serves focal: focal was already rolled back; acknowledge the alert, no action"
+    )
+
+
 def check_config(
-    engine: Engine, *, actor: str, incident_id: int | None = None, clock: Clock = utc_now
+    engine: Engine,
+    *,
+    actor: str,
+    incident_id: int | None = None,
+    clock: Clock = utc_now,
+    serving: Serving | None = None,
 ) -> CheckConfigResult:
-    """Runbook step 2: is focal still the configured loss? `stale` means acknowledge, no action."""
+    """Runbook step 2: is focal still configured, and does it still serve anywhere?
+
+    `serving` (see `cvntrade.runbook.serving.serving_by_symbol`) is what the registry and the
+    live engines say; without it a non-focal config is only `unverified`, never `stale`.
+    """
     if not actor.strip():
         raise UserInputError("a non-empty --actor is required")
     attachment = resolve_attachment(engine, incident_id, alert=ALERT)
     snapshot = read_config(engine)
     loss = snapshot.loss_function
-    if loss == FOCAL:
-        verdict = "active"
-        advice = "focal is active: roll back with `cvntrade runbook rollback --symbols auto`"
-    else:
-        verdict = "stale"
-        advice = (
-            f"CVN_LOSS_FUNCTION is {loss or 'unset'}, not focal: focal was already rolled back; "
-            "acknowledge the alert, no action"
-        )
+    verdict, advice = config_verdict(loss, serving)
     result = CheckConfigResult(
         verdict=verdict,
         loss_function=loss,
@@ -245,6 +314,9 @@ def check_config(
         incident_id=attachment.incident_id,
         attachment=attachment.explanation,
         advice=advice,
+        serving=() if serving is None else serving.symbols,
+        focal_symbols=() if serving is None else serving.focal_symbols,
+        registry_error=None if serving is None else serving.registry_error,
     )
     with write_transaction(engine) as conn:
         write_audit(
@@ -256,13 +328,20 @@ def check_config(
                 target=ALERT_TARGET,
                 reason=tagged("runbook step 2: check the active config", attachment.incident_id),
                 after={
-                    "summary": f"{verdict}: CVN_LOSS_FUNCTION={loss} (config v{snapshot.version})",
+                    "summary": f"{verdict}: CVN_LOSS_FUNCTION={loss} (config v{snapshot.version})"
+                    + (
+                        f"; focal serves on {', '.join(result.focal_symbols)}"
+                        if result.focal_symbols
+                        else ""
+                    ),
                     "verdict": verdict,
                     "loss_function": loss,
                     "focal_gamma": result.focal_gamma,
                     "focal_alpha": result.focal_alpha,
                     "version": snapshot.version,
                     "updated_at": snapshot.updated_at.isoformat(),
+                    "focal_symbols": list(result.focal_symbols),
+                    "registry_error": result.registry_error,
                 },
             ),
         )
