@@ -7,6 +7,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -14,7 +15,10 @@ from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
 
-console = Console(soft_wrap=True)
+PIPED_WIDTH = 400
+"""Width of tables written to a file or pipe: Rich's default of 80 would cut columns."""
+
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 
@@ -55,5 +59,7 @@ def print_json(payload: Any) -> None:
 
 
 def fmt_pct(value: float | None) -> str:
-    """A percent figure for tables (`realized_pnl_pct` units)."""
-    return "—" if value is None else f"{value:+.4f}"
+    """A percent figure for tables (`realized_pnl_pct` units); never `-0.0000`."""
+    from cvntrade.text import fmt_signed
+
+    return "—" if value is None else fmt_signed(value)

@@ -66,7 +66,7 @@ def window_cmd(
         )
         return
     table = Table(title=f"Expectancy over {window} ({loss} models), percent net")
-    for column in ("crypto_symbol", "expectancy", "n_trades", ""):
+    for column in ("crypto_symbol", "expectancy", "n_trades", "flag"):
         table.add_column(column)
     for r in rows:
         flag = "[red]NEGATIVE[/red]" if r.negative else ""

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cvntrade.cli.common import console, default_actor, err_console, open_engine, print_json
+from cvntrade.errors import ExitCode
 from cvntrade.strategy import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from cvntrade.gate.sweep import SweepProgress
 
 CRITERIA_HELP = "Gate criteria YAML (default: the built-in gate_criteria.yaml, see docs/gate.md)."
-PIPE_WIDTH = 160
 SWEEP_KEY_HELP = "Judge this sweep (default: the latest sweep of the symbol and strategy)."
 
 
@@ -89,7 +88,7 @@ def sweep_command(
         print_json(report.to_dict())
         return
     for swept in report.symbols:
-        _tables().print(sweep_table(swept))
+        console.print(sweep_table(swept))
     console.print(
         f"{report.trained} cells trained, {report.skipped} already stored; {report.runner}; "
         f"{report.duration_s:.1f} s"
@@ -137,11 +136,11 @@ def check_command(
     if as_json:
         print_json(verdict.to_dict())
     else:
-        _tables().print(verdict_table(verdict))
+        console.print(verdict_table(verdict))
         if len(verdict.candidates) > 1:
-            _tables().print(candidates_table(verdict))
+            console.print(candidates_table(verdict))
     if not verdict.passed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NEGATIVE)
 
 
 def promote_command(
@@ -206,12 +205,6 @@ def promote_command(
         f"sweep {result.sweep_key}; audited)",
         highlight=False,
     )
-
-
-def _tables() -> Console:
-    """The console for wide tables: stdout's, 160 columns wide when stdout is a file or pipe
-    (Rich's default of 80 there would squash the per-fold columns of a sweep table)."""
-    return console if console.is_terminal else Console(width=PIPE_WIDTH, soft_wrap=True)
 
 
 def _criteria(path: Path | None) -> LoadedCriteria:

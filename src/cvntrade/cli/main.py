@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
+
+# MLflow prints INFO lines ("Creating initial MLflow database tables...") unless told otherwise;
+# set before any command imports it. A user's own setting wins.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 import typer
 
@@ -20,7 +26,14 @@ from cvntrade.cli import (
     trade_cmd,
     train_cmd,
 )
-from cvntrade.errors import CvnError
+from cvntrade.errors import CvnError, ExitCode
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 the answer is no (gate fails, alert fires, rollback not propagated); "
+    "2 bad input, nothing changed; 3 conflict (stale --expect-version); 4 database, registry or "
+    "exchange unreachable; 5 trading halted (ADR-71); 6 stored data inconsistent; "
+    "70 internal error (a bug); 130 aborted."
+)
 
 app = typer.Typer(
     name="cvntrade",
@@ -28,6 +41,7 @@ app = typer.Typer(
         "CVNTrade: train, gate, deploy, trade and operate per-symbol crypto ML models.\n\n"
         "Storage is CVN_DATABASE_URL (default: SQLite under CVN_HOME, ~/.cvntrade)."
     ),
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -50,11 +64,32 @@ app.add_typer(runbook_cmd.app, name="runbook")
 app.add_typer(incident_cmd.app, name="incident")
 
 
+def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Say so when an `ftf_config` key is set as an environment variable: it has no effect.
+
+    `CVN_LOSS_FUNCTION=focal cvntrade train …` looks like it should train focal; the value lives
+    in `ftf_config` (`cvntrade config set`) or the command's own option (`--loss`).
+    """
+    from cvntrade.config import CONFIG_KEYS
+
+    ignored = sorted(key for key in CONFIG_KEYS if key in environ)
+    for key in ignored:
+        print(
+            f"warning: {key} is set in the environment but is an ftf_config key: the "
+            f"environment value is ignored; use `cvntrade config set {key}=…` (or the command's "
+            "own option)",
+            file=sys.stderr,
+        )
+    return ignored
+
+
 def run() -> None:
     """Run the CLI; errors become one line on stderr with their exit code, never a traceback.
 
-    Usage errors exit 2, `CvnError`s exit with their own code (2 input, 3 conflict, 4 dependency).
+    Usage errors exit 2, `CvnError`s exit with their own code (see `ExitCode`); anything else is
+    a bug: its traceback is printed and the exit code is 70.
     """
+    warn_config_keys_in_environment(os.environ)
     try:
         result = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad type, missing value
@@ -62,10 +97,20 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("error: aborted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(ExitCode.ABORTED)
     except CvnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception:
+        traceback.print_exc()
+        print(
+            "internal error (a bug in cvntrade, exit 70): please report it with the traceback "
+            "above",
+            file=sys.stderr,
+        )
+        sys.exit(ExitCode.INTERNAL)
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cvntrade.cli.common import clock_from, console, default_actor, fmt_pct, open_engine, print_json
+from cvntrade.errors import ExitCode
 from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS
 
 app = typer.Typer(
@@ -50,7 +51,7 @@ def confirm_cmd(
         print_json(result)
         return
     table = Table(title=f"Focal expectancy over {result.window_hours:g} h, percent net")
-    for column in ("crypto_symbol", "expectancy_48h", "n_trades", ""):
+    for column in ("crypto_symbol", "expectancy_48h", "n_trades", "flag"):
         table.add_column(column)
     for row in result.symbols:
         flag = "[red]NEGATIVE[/red]" if row.negative else ""
@@ -194,4 +195,4 @@ def rollback_cmd(
         for line in rollback_lines(result):
             console.print(line, highlight=False)
     if result.propagation is not None and not result.propagation.complete:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.NEGATIVE)

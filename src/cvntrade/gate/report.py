@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from cvntrade.gate.results import CellResults
+from cvntrade.text import fmt_fixed, fmt_signed
 
 if TYPE_CHECKING:
     from cvntrade.gate.sweep import SweepReport, SymbolSweep
@@ -89,7 +90,7 @@ def _sweep_row(cell: CellResults, baseline: CellResults | None) -> list[str]:
     if baseline is not None and not cell.cell.is_baseline:
         base = baseline.fold_values("net_expectancy_pct")
         diffs = [_zero(f) - _zero(b) for f, b in zip(net, base, strict=True)]
-        uplift = f"{sum(diffs) / len(diffs):+.4f}"
+        uplift = fmt_signed(sum(diffs) / len(diffs))
         won = f"{sum(d > 0 for d in diffs)}/{len(diffs)}"
     trades = cell.fold_values("n_trades")
     return [
@@ -150,8 +151,8 @@ def _zero(value: float) -> float:
 
 
 def _pct(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:+.4f}"
+    return fmt_signed(value)
 
 
 def _num(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.4f}"
+    return fmt_fixed(value)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from cvntrade.errors import DataError, NotFoundError, UserInputError
 from cvntrade.gate.criteria import GateCriteria, LoadedCriteria
 from cvntrade.gate.results import CellResults, SweepResults, load_sweep
+from cvntrade.text import fmt_fixed, fmt_signed
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -181,25 +182,25 @@ def _judge(criteria: GateCriteria, baseline: CellResults, focal: CellResults) ->
         CriterionResult(
             "net_expectancy_wins",
             f">= {criteria.min_winning_folds} of {n} folds beat the baseline by >= {x:g} %",
-            f"{wins} of {n} (uplift per fold: {', '.join(f'{d:+.4f}' for d in uplift)})",
+            f"{wins} of {n} (uplift per fold: {', '.join(fmt_signed(d) for d in uplift)})",
             wins >= criteria.min_winning_folds,
         ),
         CriterionResult(
             "worst_fold_shortfall",
             f"no fold below the baseline by more than {criteria.max_fold_shortfall_pct:g} %",
-            f"worst fold {base_numbers[worst]}: {uplift[worst]:+.4f} %",
+            f"worst fold {base_numbers[worst]}: {fmt_signed(uplift[worst])} %",
             uplift[worst] >= -criteria.max_fold_shortfall_pct - TOLERANCE,
         ),
         CriterionResult(
             "f1_buy_uplift",
             f"mean F1_BUY uplift >= {criteria.min_f1_buy_uplift:g}",
-            f"{f1_mean:+.4f}",
+            fmt_signed(f1_mean),
             f1_mean >= criteria.min_f1_buy_uplift - TOLERANCE,
         ),
         CriterionResult(
             "ece_hold",
             f"overall ECE_HOLD <= {criteria.max_ece_hold:g}",
-            "n/a" if math.isnan(ece) else f"{ece:.4f}",
+            "n/a" if math.isnan(ece) else fmt_fixed(ece),
             not math.isnan(ece) and ece <= criteria.max_ece_hold + TOLERANCE,
         ),
         CriterionResult(

@@ -35,6 +35,7 @@ from cvntrade.runbook.incidents import (
     tagged,
     update_status,
 )
+from cvntrade.text import fmt_signed
 
 if TYPE_CHECKING:
     from cvntrade.journal import SymbolExpectancy
@@ -108,7 +109,7 @@ def _transient_advice(rows: list[SymbolExpectancy], negative: tuple[str, ...]) -
     for row in rows:
         if row.negative:
             steps.append(
-                f"{row.crypto_symbol} is negative ({row.expectancy_pct:+.4f} % over "
+                f"{row.crypto_symbol} is negative ({fmt_signed(row.expectancy_pct or 0.0)} % over "
                 f"{row.n_trades} trades): watch it; look for few trades, one outsized loss, "
                 "gaps or late data; `cvntrade expectancy folds` shows its 14 d baseline"
             )
