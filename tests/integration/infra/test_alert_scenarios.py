@@ -69,3 +69,13 @@ def test_a_wrong_expectation_in_the_table_fails_promtool(
     result = _run_promtool(promtool, tmp_path, [wrong])
     assert result.returncode != 0
     assert "FAILED" in result.stdout + result.stderr
+
+
+def test_rows_named_after_drills_make_the_drills_symbols_negative() -> None:
+    from cvntrade.drill import SCENARIOS as DRILLS
+
+    named = [scenario for scenario in SCENARIOS if scenario.name in DRILLS]
+    assert {scenario.name for scenario in named} == set(DRILLS)
+    for scenario in named:
+        negative = {symbol for symbol, value in scenario.expectancy_48h.items() if value < 0}
+        assert negative == set(DRILLS[scenario.name]), scenario.name
