@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CVN_HOME ?= $(CURDIR)/.cvn-demo
 
-.PHONY: setup demo test lint bench clean airflow-venv
+.PHONY: setup demo test lint bench clean airflow-venv infra-tools
 
 setup: $(STAMP)
 
@@ -31,7 +31,18 @@ $(AIRFLOW_STAMP): pyproject.toml infra/airflow/requirements.txt
 demo: setup
 	$(BIN)/python -m cvntrade.demo --fresh
 
-test: setup airflow-venv
+# promtool, amtool, prometheus, prometheus-alertmanager for the infra/ tests: installed with apt
+# when missing and we are root; otherwise those tests skip (or fail under CI=true) with the command.
+INFRA_TOOLS := promtool amtool prometheus prometheus-alertmanager
+infra-tools:
+	@missing=; for t in $(INFRA_TOOLS); do command -v $$t >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager; \
+	elif [ -n "$$missing" ]; then \
+		echo "infra tools missing: sudo apt-get update && sudo apt-get install -y prometheus prometheus-alertmanager" >&2; \
+	fi
+
+test: setup airflow-venv infra-tools
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 lint: setup
