@@ -10,9 +10,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cvntrade.domain import CONFIG_LOSS_VALUES
 from cvntrade.errors import UserInputError
 
-LOSS_FUNCTIONS = ("binary:logistic", "focal")
+LOSS_FUNCTIONS = CONFIG_LOSS_VALUES
 CALIBRATIONS = ("none", "temperature_scaling")
 
 

@@ -26,16 +26,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from cvntrade.domain import ExitReason, IncidentStatus, LossFunction, TradeSource
+
 metadata = MetaData()
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
-LOSS_FUNCTIONS = ("binary", "focal")
-EXIT_REASONS = ("take_profit", "stop_loss", "horizon", "kill_switch", "halt", "data_gap")
+LOSS_FUNCTIONS = tuple(loss.value for loss in LossFunction)
+EXIT_REASONS = tuple(reason.value for reason in ExitReason)
 SIDES = ("long", "short")
-TRADE_SOURCES = ("engine", "import", "drill")
+TRADE_SOURCES = tuple(source.value for source in TradeSource)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -185,7 +187,7 @@ incidents = Table(
     Column("opened_by", String(120), nullable=False),
     Column("closed_at", DateTime(timezone=False), nullable=True),
     CheckConstraint(
-        "status IN ('open', 'mitigated', 'resolved', 'false_positive')", name="ck_incident_status"
+        _in("status", tuple(status.value for status in IncidentStatus)), name="ck_incident_status"
     ),
 )
 

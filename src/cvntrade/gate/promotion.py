@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from cvntrade.audit import AuditEntry, read_audit, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.engine import write_transaction
+from cvntrade.domain import LossFunction
 from cvntrade.errors import GateRefusedError, NotFoundError, UserInputError
 from cvntrade.gate.cells import BASELINE, Cell, focal_cell
 from cvntrade.gate.config import SweepConfig
@@ -181,9 +182,7 @@ def _requested_cell(
     loss: str, gamma: float | None, alpha: float | None, force: bool, reason: str | None
 ) -> Cell | None:
     """The cell asked for (None: the gate's best focal cell); validates the option mix."""
-    name = {"binary:logistic": "binary"}.get(loss, loss)
-    if name not in ("binary", "focal"):
-        raise UserInputError(f"unknown --loss {loss!r}: use focal or binary")
+    name = LossFunction.parse(loss).value
     if force and not (reason and reason.strip()):
         raise UserInputError("--force needs a non-empty --reason (it is audited)")
     if name == "binary":

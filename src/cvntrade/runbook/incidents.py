@@ -24,11 +24,12 @@ from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import incident_notes, incidents
+from cvntrade.domain import IncidentStatus
 from cvntrade.errors import NotFoundError, UserInputError
 
-STATUSES = ("open", "mitigated", "resolved", "false_positive")
+STATUSES = tuple(status.value for status in IncidentStatus)
 """`open` and `mitigated` are ongoing (no `closed_at`); `resolved`/`false_positive` are closed."""
-CLOSED_STATUSES = ("resolved", "false_positive")
+CLOSED_STATUSES = tuple(status.value for status in IncidentStatus if status.closed)
 SEVERITIES = ("P1", "P2", "P3", "P4")
 _ALERT_RE = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 _TAG_RE = re.compile(r" \[incident #(\d+)\]$")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cvntrade.domain import BASELINE_CONFIG_LOSS
 from cvntrade.runbook.propagation import (
     NO_LIVE_ENGINE,
     NOT_SWITCHED,
@@ -47,7 +48,7 @@ def rollback_lines(result: RollbackResult) -> list[str]:
     lines: list[str] = []
     if result.dry_run:
         lines.append("DRY RUN — nothing changed. The plan:")
-        if result.config_loss_before == "binary:logistic":
+        if result.config_loss_before == BASELINE_CONFIG_LOSS:
             lines.append(
                 f"config: CVN_LOSS_FUNCTION already binary:logistic "
                 f"(version {result.config_version_before}): nothing to do"

@@ -33,6 +33,7 @@ from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.config import read_config, set_config
 from cvntrade.db.engine import write_transaction
+from cvntrade.domain import BASELINE_CONFIG_LOSS
 from cvntrade.errors import CvnError, DependencyError, UserInputError
 from cvntrade.registry import CHAMPION, AliasMove, Registry, champion_of, previous_non_focal
 from cvntrade.registry import set_alias as move_alias
@@ -47,7 +48,7 @@ from cvntrade.runbook.propagation import (
 from cvntrade.runbook.steps import ALERT, ALERT_TARGET, negative_focal_symbols
 from cvntrade.strategy import DEFAULT_STRATEGY, Strategy, model_name, parse_symbol
 
-BASELINE_LOSS = "binary:logistic"
+BASELINE_LOSS = BASELINE_CONFIG_LOSS
 REVERT_SLA_S = 60.0
 """The runbook's "< 1 min revert SLA" for the whole step."""
 PROPAGATION_SLA_S = 30.0

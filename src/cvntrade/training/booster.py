@@ -17,13 +17,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from cvntrade.domain import LossFunction
 from cvntrade.errors import UserInputError
 
 if TYPE_CHECKING:
     import xgboost
 
 LossName = Literal["binary", "focal"]
-CONFIG_LOSS_NAMES: dict[str, LossName] = {"binary:logistic": "binary", "focal": "focal"}
+CONFIG_LOSS_NAMES: dict[str, LossName] = {
+    LossFunction.BINARY.config_value: "binary",
+    LossFunction.FOCAL.config_value: "focal",
+}
 # Below this many rows numba's parallel kernel loses more to thread hand-offs with XGBoost's
 # OpenMP pool (both spin on the same cores) than it gains: ~8 ms per round on 3 000 rows.
 SERIAL_OBJECTIVE_BELOW_ROWS = 200_000
@@ -55,7 +59,7 @@ class LossSpec:
     @property
     def config_value(self) -> str:
         """The `CVN_LOSS_FUNCTION` spelling: `binary:logistic` or `focal`."""
-        return "binary:logistic" if self.name == "binary" else "focal"
+        return LossFunction(self.name).config_value
 
     def tag(self, value: float | None) -> str:
         """A focal parameter as an MLflow tag value (`none` for the binary loss)."""
