@@ -38,7 +38,7 @@ from cvntrade.registry import MlflowRegistry, set_alias
 from cvntrade.settings import Settings
 from cvntrade.strategy import DEFAULT_SYMBOLS, Strategy, model_name
 from cvntrade.trading.engine import Costs
-from cvntrade.trading.service import EngineSetup, mlflow_loader, run_replay
+from cvntrade.trading.service import EngineSetup, mlflow_loader, run_paper
 from cvntrade.training.bundle import ModelBundle, load_bundle, write_bundle
 
 STRATEGY = Strategy.parse("SL0.5_TP1_H4")
@@ -96,7 +96,7 @@ def _setup(db_url: str, uri: str, engine_id: str, poll_s: float = 2.0) -> Engine
 def _timed_replay(db_url: str, uri: str, root: Path) -> tuple[float, int, int]:
     setup = _setup(db_url, uri, "bench")
     started = time.perf_counter()
-    report = run_replay(setup, data_dir=root / "data", start=START, end=END)
+    report = run_paper(setup, data_dir=root / "data", start=START, end=END)
     elapsed = time.perf_counter() - started
     setup.db.dispose()
     return elapsed, report.trades, report.predictions
@@ -143,7 +143,7 @@ def _per_bar_latency(root: Path, uri: str) -> dict[str, float]:
 def _engine_process(report: Connection, db_url: str, uri: str, data_dir: str) -> None:
     setup = _setup(db_url, uri, "bench-propagation", poll_s=3600.0)
     report.send("ready")
-    run_replay(setup, data_dir=Path(data_dir), start=START, end=END, block_bars=1)
+    run_paper(setup, data_dir=Path(data_dir), start=START, end=END, block_bars=1)
 
 
 def _propagation(root: Path, uri: str, trials: int) -> list[float]:

@@ -17,7 +17,7 @@ from trading_support import STRATEGY, SYMBOLS, BoosterModel
 from cvntrade.db import create_db_engine
 from cvntrade.registry import MlflowRegistry
 from cvntrade.trading.engine import Costs
-from cvntrade.trading.service import EngineSetup, run_replay
+from cvntrade.trading.service import EngineSetup, run_paper
 
 
 def run_engine(report: Connection, args: list[str]) -> None:
@@ -39,7 +39,7 @@ def run_engine(report: Connection, args: list[str]) -> None:
         poll_s=3600.0,
         engine_id="crash-test",
     )
-    run_replay(
+    run_paper(
         setup,
         data_dir=Path(market_dir),
         start=dt.datetime.fromisoformat(start),
