@@ -1,4 +1,4 @@
-"""The production paper engine on stored bars: trades, no double run, rollback, kill switch, halt."""
+"""The production paper engine on stored bars: trades, resume, rollback, kill switch, halt."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from trading_support import STRATEGY, SYMBOLS, TRAIN_END, BoosterModel
 
+from cvntrade.db import create_db_engine, upgrade
 from cvntrade.db.tables import engine_status, predictions, trade_journal
 from cvntrade.errors import TradingHaltedError, UserInputError
 from cvntrade.features import EXIT_REASONS, compute_features, triple_barrier
 from cvntrade.market import ParquetStore
 from cvntrade.registry import MlflowRegistry
-from cvntrade.db import create_db_engine, upgrade
 from cvntrade.strategy import model_name
 from cvntrade.trading.engine import Costs
 from cvntrade.trading.flags import set_flag
@@ -126,7 +126,7 @@ def test_a_range_already_traded_is_refused_and_nothing_is_written(
     setup = _setup(engine, registry, loader)
     run_paper(setup, data_dir=market_dir, start=REPLAY_START, end=REPLAY_END)
     before, n_predictions = _journal(engine), _count(engine, predictions)
-    with pytest.raises(UserInputError, match="already traded .* --engine-id"):
+    with pytest.raises(UserInputError, match=r"already traded .* --engine-id"):
         run_paper(setup, data_dir=market_dir, start=REPLAY_START, end=REPLAY_END)
     pd.testing.assert_frame_equal(_journal(engine), before)
     assert _count(engine, predictions) == n_predictions
