@@ -37,7 +37,7 @@ def print_run(run: BacktestRun, as_json: bool) -> None:
         else ("backtest tables only (production journal untouched)")
     )
     console.print(
-        f"backtest run {run.id} [{run.status}] {run.strategy} {run.interval} "
+        f"backtest run {run.id} ({run.status}) {run.strategy} {run.interval} "
         f"{run.start_time:%Y-%m-%dT%H:%MZ} .. {run.end_time:%Y-%m-%dT%H:%MZ} "
         f"by {run.actor}: {where}"
     )
