@@ -70,26 +70,30 @@ def list_cmd(
     if as_json:
         print_json(runs)
         return
-    table = Table(title="backtest runs")
-    for column in ("id", "created (UTC)", "status", "strategy", "symbols", "from", "to"):
-        table.add_column(column)
-    for column in ("trades", "win rate", "expectancy %", "cum. PnL %", "journal"):
-        table.add_column(column, justify="right")
+    # Few, narrow columns: readable in an 80-column terminal or a pipe (`show` has the rest).
+    table = Table(
+        title="backtest runs (`trade runs show ID` for details)",
+        caption="* also written to trade_journal as source='drill' (--into-journal)"
+        if any(run.into_journal for run in runs)
+        else None,
+        box=None,
+        pad_edge=False,
+    )
+    for column in ("id", "status", "strategy", "period (UTC)"):
+        table.add_column(column, no_wrap=True)
+    for column in ("trades", "win %", "PnL %"):
+        table.add_column(column, justify="right", no_wrap=True)
     for run in runs:
         s = run.summary or {}
+        win_rate = s.get("win_rate")
         table.add_row(
-            str(run.id),
-            f"{run.created_at:%Y-%m-%d %H:%M}",
+            f"{run.id}*" if run.into_journal else str(run.id),
             run.status,
             run.strategy,
-            ",".join(run.symbols),
-            f"{run.start_time:%Y-%m-%d %H:%M}",
-            f"{run.end_time:%Y-%m-%d %H:%M}",
+            f"{run.start_time:%Y-%m-%d}..{run.end_time:%Y-%m-%d}",
             str(s.get("trades", "—")),
-            _fmt_rate(s.get("win_rate")),
-            fmt_pct(s.get("net_expectancy_pct")),
-            fmt_pct(s.get("cumulative_pnl_pct")),
-            "drill" if run.into_journal else "no",
+            "—" if win_rate is None else f"{100 * float(win_rate):.1f}",
+            "—" if s.get("cumulative_pnl_pct") is None else f"{s['cumulative_pnl_pct']:+.2f}",
         )
     console.print(table)
 
