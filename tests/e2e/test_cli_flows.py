@@ -109,6 +109,10 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         ["expectancy", "folds"],
         ["drill"],
         ["drill", "journal"],
+        ["trade", "paper"],
+        ["trade", "replay"],
+        ["trade", "runs"],
+        ["trade", "runs", "delete"],
     ]
     for args in commands:
         out = _cvntrade(env, *args, "--help").stdout
