@@ -231,8 +231,12 @@ def run_backtest(
     try:
         report = engine.replay(books, start, end, on_block=on_block, block_bars=block_bars)
     except BaseException:
-        served = engine.versions
-        backtest.finish_run(setup.db, run_id, status=backtest.FAILED, served_versions=served)
+        try:  # record the failure, but never mask the error that caused it
+            backtest.finish_run(
+                setup.db, run_id, status=backtest.FAILED, served_versions=engine.versions
+            )
+        except Exception:
+            log.exception("backtest run %s: could not record its failure", run_id)
         raise
     windows: dict[tuple[str, int], tuple[dt.datetime, dt.datetime] | None] = {}
     if training_window is not None:

@@ -203,3 +203,17 @@ def test_training_window_is_read_from_the_mlflow_run(tmp_path: Path) -> None:
     assert training_window(uri, "M", 1) == (dt.datetime(2025, 1, 1), dt.datetime(2025, 2, 15))
     assert training_window(uri, "M", 2) is None
     assert training_window(uri, "M", 9) is None
+
+
+def test_a_run_that_dies_is_recorded_as_failed_with_what_it_stored(
+    engine: Engine, registry: MlflowRegistry, loader: Callable[..., BoosterModel], market_dir: Path
+) -> None:
+    def die(bars: int) -> None:
+        raise RuntimeError(f"stop after {bars} bars")
+
+    with pytest.raises(RuntimeError, match="stop after"):
+        _backtest(_setup(engine, registry, loader), market_dir, on_block=die)
+    [run] = list_runs(engine)
+    assert run.status == "failed" and run.finished_at is not None
+    stored = len(_table(engine, backtest_predictions, run.id))
+    assert (run.summary or {})["predictions"] == stored == len(SYMBOLS) * 24  # one block
