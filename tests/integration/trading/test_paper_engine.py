@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -196,3 +197,18 @@ def test_kill_switch_blocks_entries_and_halt_refuses_to_start(
     set_flag(engine, "halt", True, reason="ADR-71 test", actor="ops")
     with pytest.raises(TradingHaltedError, match="ADR-71 test"):
         run_paper(setup, data_dir=market_dir, start=REPLAY_START, end=REPLAY_END)
+
+
+def test_counts_are_rows_written_not_records_computed(
+    engine: Engine, registry: MlflowRegistry, loader: Callable[..., BoosterModel], market_dir: Path
+) -> None:
+    """A second engine id over the same bars computes everything again but writes nothing."""
+    first = run_paper(
+        _setup(engine, registry, loader), data_dir=market_dir, start=REPLAY_START, end=REPLAY_END
+    )
+    other = dataclasses.replace(_setup(engine, registry, loader), engine_id="other")
+    second = run_paper(other, data_dir=market_dir, start=REPLAY_START, end=REPLAY_END)
+    assert first.trades > 0 and first.skipped == 0
+    assert (second.bars, second.trades, second.predictions) == (first.bars, 0, 0)
+    assert second.skipped == first.trades + first.predictions
+    assert len(_journal(engine)) == first.trades
