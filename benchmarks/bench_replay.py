@@ -1,5 +1,9 @@
 """The full engine over 1 year x 5 symbols of 1h bars, per-bar inference, alias propagation.
 
+The timed runs are the production paper engine on stored bars (`run_paper`: trade_journal,
+predictions, heartbeats + checkpoints) and, on SQLite, the same bars as a backtest run
+(`run_backtest`: backtest tables, no heartbeat).
+
 Prints one JSON line. Models are real XGBoost boosters written as CVNTrade model bundles and
 registered in a fresh MLflow sqlite store, loaded by the engine through `load_bundle` exactly as
 in production. Baselines measured in the same run:
@@ -38,7 +42,7 @@ from cvntrade.registry import MlflowRegistry, set_alias
 from cvntrade.settings import Settings
 from cvntrade.strategy import DEFAULT_SYMBOLS, Strategy, model_name
 from cvntrade.trading.engine import Costs
-from cvntrade.trading.service import EngineSetup, mlflow_loader, run_replay
+from cvntrade.trading.service import EngineSetup, mlflow_loader, run_backtest, run_paper
 from cvntrade.training.bundle import ModelBundle, load_bundle, write_bundle
 
 STRATEGY = Strategy.parse("SL0.5_TP1_H4")
@@ -96,10 +100,19 @@ def _setup(db_url: str, uri: str, engine_id: str, poll_s: float = 2.0) -> Engine
 def _timed_replay(db_url: str, uri: str, root: Path) -> tuple[float, int, int]:
     setup = _setup(db_url, uri, "bench")
     started = time.perf_counter()
-    report = run_replay(setup, data_dir=root / "data", start=START, end=END)
+    report = run_paper(setup, data_dir=root / "data", start=START, end=END)
     elapsed = time.perf_counter() - started
     setup.db.dispose()
     return elapsed, report.trades, report.predictions
+
+
+def _timed_backtest(db_url: str, uri: str, root: Path) -> tuple[float, int]:
+    setup = _setup(db_url, uri, "bench-backtest")
+    started = time.perf_counter()
+    result = run_backtest(setup, data_dir=root / "data", start=START, end=END, actor="bench")
+    elapsed = time.perf_counter() - started
+    setup.db.dispose()
+    return elapsed, result.report.trades
 
 
 def _baseline(root: Path, uri: str) -> float:
@@ -143,7 +156,7 @@ def _per_bar_latency(root: Path, uri: str) -> dict[str, float]:
 def _engine_process(report: Connection, db_url: str, uri: str, data_dir: str) -> None:
     setup = _setup(db_url, uri, "bench-propagation", poll_s=3600.0)
     report.send("ready")
-    run_replay(setup, data_dir=Path(data_dir), start=START, end=END, block_bars=1)
+    run_paper(setup, data_dir=Path(data_dir), start=START, end=END, block_bars=1)
 
 
 def _propagation(root: Path, uri: str, trials: int) -> list[float]:
@@ -213,6 +226,11 @@ def main() -> None:
             "trades": trades,
             "replay_sqlite_s": round(sqlite_s, 2),
         }
+        backtest_s, backtest_trades = _timed_backtest(
+            f"sqlite:///{root / 'backtest.db'}", uri, root
+        )
+        assert backtest_trades == trades, "a backtest trades exactly what the paper engine does"
+        result["backtest_sqlite_s"] = round(backtest_s, 2)
         if not args.skip_postgres:
             admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:

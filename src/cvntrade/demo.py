@@ -2,8 +2,10 @@
 
 Every step prints the exact `cvntrade` command an operator would type, then runs it in-process:
 a 5-symbol market with a regime shift five days ago, binary champions, a focal promotion, two
-weeks of paper trading, then the `expectancy_negative_focal` runbook — confirm, check the config,
-roll back, diagnose, remediate (path C), escalate (kill switch, halt) — and the incident report.
+weeks of paper trading (the production paper engine fed by stored bars at full speed), then the
+`expectancy_negative_focal` runbook — confirm, check the config, roll back, a what-if backtest
+(stored apart from the journal), diagnose, remediate (path C), escalate (kill switch, halt) — and
+the incident report.
 The runbook's verdicts are computed from what the engine really traded, so they are whatever the
 synthetic market produced: on this market the focal champions mostly stop trading after the
 shift, and step 1 may honestly answer `transient`; the on-call then rolls back on judgement.
@@ -83,7 +85,7 @@ def story(now: dt.datetime) -> list[tuple[str, list[str]]]:
         (
             f"Paper trading the focal champions for the last {TRADING_DAYS} days",
             [
-                f"trade replay --symbols {symbols} --from {iso(TRADING_DAYS)} --to {iso(0)}",
+                f"trade paper --symbols {symbols} --from {iso(TRADING_DAYS)} --to {iso(0)}",
                 "expectancy --window 48h --loss focal",
             ],
         ),
@@ -114,6 +116,14 @@ def story(now: dt.datetime) -> list[tuple[str, list[str]]]:
                 "trade status",
             ],
         ),
+        (
+            "What-if: backtest the restored binary champions over the same two weeks "
+            "(a backtest run, stored apart: the journal and the alert never see it)",
+            [
+                f"trade replay --symbols {symbols} --from {iso(TRADING_DAYS)} --to {iso(0)}",
+                "trade runs list",
+            ],
+        ),
         ("Diagnosis — per-fold analysis (regime shift?)", ["expectancy folds --loss focal"]),
         (
             "Remediation path C — milder focal (gamma 1.0), retrained, not promoted",
@@ -130,7 +140,7 @@ def story(now: dt.datetime) -> list[tuple[str, list[str]]]:
                 "trade status",
                 "kill-switch off --reason 'rehearsal over'",
                 "halt on --reason 'ADR-71 rehearsal'",
-                f"!trade replay --symbols BTCUSDC --from {iso(2)} --to {iso(0)}",
+                f"!trade paper --symbols BTCUSDC --from {iso(2)} --to {iso(0)}",
                 "halt off --reason 'rehearsal over'",
             ],
         ),

@@ -109,6 +109,10 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         ["expectancy", "folds"],
         ["drill"],
         ["drill", "journal"],
+        ["trade", "paper"],
+        ["trade", "replay"],
+        ["trade", "runs"],
+        ["trade", "runs", "delete"],
     ]
     for args in commands:
         out = _cvntrade(env, *args, "--help").stdout
@@ -131,6 +135,7 @@ def test_demo_replays_the_story_on_a_fresh_home(tmp_path: Path) -> None:
     out = " ".join(done.stdout.split())  # Rich wraps long lines
     assert "demo finished" in out
     assert "trades journaled" in out
+    assert "production journal untouched" in out
     assert "verdict: active" in out
     assert "champion 2 (focal) → 1 (binary), audited" in out
     assert "champion already binary (version 1), skipped" in out

@@ -92,24 +92,20 @@ def trading_env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_replay_status_switches_and_halt(trading_env: dict[str, str]) -> None:
-    replay = [
-        "trade",
-        "replay",
-        "--symbols",
-        "BTCUSDC",
-        "--from",
-        "2025-02-01",
-        "--to",
-        "2025-02-15",
-        "--json",
-    ]
-    first = json.loads(_ok(trading_env, *replay))
+def _range(command: str, start: str, end: str) -> list[str]:
+    return ["trade", command, "--symbols", "BTCUSDC", "--from", start, "--to", end, "--json"]
+
+
+def test_paper_engine_status_switches_and_halt(trading_env: dict[str, str]) -> None:
+    paper = _range("paper", "2025-02-01", "2025-02-15")
+    first = json.loads(_ok(trading_env, *paper))
     assert first["trades"] > 0
-    assert first["bars"] == 14 * 24
+    assert first["bars"] == first["predictions"] == 14 * 24
     assert first["versions"] == {"BTCUSDC": [2]}
-    again = json.loads(_ok(trading_env, *replay))
-    assert (again["bars"], again["trades"]) == (0, 0)  # resumed after its checkpoint
+    again = _cvntrade(trading_env, *paper)
+    assert again.returncode == 2
+    assert "already traded BTCUSDC up to 2025-02-14T23:00Z" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
 
     status = json.loads(_ok(trading_env, "trade", "status", "--json"))
     [row] = status["engines"]
@@ -118,34 +114,49 @@ def test_replay_status_switches_and_halt(trading_env: dict[str, str]) -> None:
         2,
         "focal",
     )
-    assert row["engine_id"] == "replay:SL0.5_TP1_H4:20250201T0000-20250215T0000"
+    assert row["engine_id"].startswith("paper:SL0.5_TP1_H4@")
 
     _ok(trading_env, "kill-switch", "on", "--reason", "drill")
-    killed = json.loads(
-        _ok(
-            trading_env,
-            "trade",
-            "replay",
-            "--symbols",
-            "BTCUSDC",
-            "--from",
-            "2025-02-15",
-            "--to",
-            "2025-02-28",
-            "--json",
-        )
-    )
+    killed = json.loads(_ok(trading_env, *_range("paper", "2025-02-15", "2025-02-28")))
     assert killed["trades"] == 0 and killed["predictions"] > 0
     assert "already ON" in _ok(trading_env, "kill-switch", "on", "--reason", "again")
     _ok(trading_env, "kill-switch", "off", "--reason", "drill over")
 
     _ok(trading_env, "halt", "on", "--reason", "ADR-71 drill")
-    halted = _cvntrade(trading_env, *replay)
+    halted = _cvntrade(trading_env, *_range("paper", "2025-02-28", "2025-03-01"))
     assert halted.returncode == 5
     assert halted.stderr.startswith("error: trading is halted (ADR-71): ADR-71 drill")
     assert len(halted.stderr.strip().splitlines()) == 1
     assert json.loads(_ok(trading_env, "trade", "status", "--json"))["halt"] is True
     _ok(trading_env, "halt", "off", "--reason", "drill over")
+
+
+def test_replay_is_a_new_backtest_run_each_time(trading_env: dict[str, str]) -> None:
+    replay = _range("replay", "2025-02-01", "2025-02-15")
+    first = json.loads(_ok(trading_env, *replay))
+    second = json.loads(_ok(trading_env, *replay))
+    assert second["id"] == first["id"] + 1
+    for run in (first, second):
+        assert run["status"] == "finished" and run["into_journal"] is False
+        assert run["summary"]["predictions"] == run["summary"]["bars"] == 14 * 24
+        assert run["summary"]["trades"] > 0
+        assert run["served_versions"] == {"BTCUSDC": [2]}
+    assert first["summary"] == second["summary"]
+    text = _ok(trading_env, *replay[:-1])
+    assert "backtest run 3 (finished)" in text and "production journal untouched" in text
+    assert json.loads(_ok(trading_env, "trade", "status", "--json"))["engines"] == []
+
+    listed = json.loads(_ok(trading_env, "trade", "runs", "list", "--json"))
+    assert [r["id"] for r in listed] == [3, 2, 1]
+    shown = json.loads(_ok(trading_env, "trade", "runs", "show", "1", "--json"))
+    assert shown == first
+    deleted = json.loads(
+        _ok(trading_env, "trade", "runs", "delete", "1", "--reason", "duplicate", "--json")
+    )
+    assert deleted["deleted"]["trades"] == first["summary"]["trades"]
+    missing = _cvntrade(trading_env, "trade", "runs", "show", "1")
+    assert missing.returncode == 2
+    assert "no backtest run 1" in missing.stderr
 
 
 @pytest.mark.parametrize(

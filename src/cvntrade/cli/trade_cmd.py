@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cvntrade.cli.backtest_cmd import runs_app
 from cvntrade.cli.common import (
     clock_from,
     console,
@@ -23,9 +25,11 @@ if TYPE_CHECKING:
     from cvntrade.trading.service import EngineSetup
 
 app = typer.Typer(
-    help="Paper trading of each symbol's champion model: replay stored bars, or live polling.",
+    help="Paper trading of each symbol's champion model (stored bars or live polling), and "
+    "backtests stored apart from production.",
     no_args_is_help=True,
 )
+app.add_typer(runs_app, name="runs")
 kill_switch_app = typer.Typer(
     help="Portfolio kill switch: no new entries; open positions close at the next bar.",
     no_args_is_help=True,
@@ -72,73 +76,136 @@ def _report(report: object, as_json: bool) -> None:
         print_json(report)
         return
     console.print(
-        f"{report.bars} bars, {report.trades} trades journaled, {report.predictions} predictions"
-        + (f"; stopped by {report.stopped_by}" if report.stopped_by else "")
+        f"{report.bars} bars, {report.trades} trades journaled, {report.predictions} "
+        "predictions written" + (f"; stopped by {report.stopped_by}" if report.stopped_by else "")
     )
+    if report.skipped:
+        console.print(
+            f"[yellow]{report.skipped} trades/predictions were already stored (written by an "
+            "earlier run) and were not written again[/yellow]"
+        )
     for symbol, versions in report.versions.items():
         console.print(f"  {symbol}: served version(s) {', '.join(map(str, versions))}")
+
+
+STRATEGY_OPTION = typer.Option(DEFAULT_STRATEGY, "--strategy", help="Strategy, e.g. SL0.5_TP1_H4.")
+FROM_OPTION = typer.Option(..., "--from", help="First bar to trade (UTC, ISO-8601).")
+TO_OPTION = typer.Option(..., "--to", help="Trade bars opening before this time (UTC).")
+INTERVAL_OPTION = typer.Option("1h", "--interval", help="Bar interval of the stored data.")
+
+
+def _progress(label: str, disable: bool) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=disable,
+    )
+
+
+def _bars_between(setup: EngineSetup, begin: dt.datetime, finish: dt.datetime) -> int:
+    from cvntrade.market.schema import interval_ms
+
+    span_ms = (finish - begin).total_seconds() * 1000
+    return int(span_ms // interval_ms(setup.interval)) * len(setup.symbols)
 
 
 @app.command("replay")
 def replay_cmd(
     symbols: str = typer.Option(DEFAULT_SYMBOLS, "--symbols", help=SYMBOLS_HELP),
-    strategy: str = typer.Option(
-        DEFAULT_STRATEGY, "--strategy", help="Strategy, e.g. SL0.5_TP1_H4."
+    strategy: str = STRATEGY_OPTION,
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    interval: str = INTERVAL_OPTION,
+    into_journal: bool = typer.Option(
+        False,
+        "--into-journal",
+        help="Drills and rehearsals only: also write the trades into trade_journal, labelled "
+        "source='drill' (the alert, expectancy and the runbook will read them).",
     ),
-    start: str = typer.Option(..., "--from", help="First bar to trade (UTC, ISO-8601)."),
-    end: str = typer.Option(..., "--to", help="Trade bars opening before this time (UTC)."),
-    interval: str = typer.Option("1h", "--interval", help="Bar interval of the stored data."),
+    actor: str = typer.Option(None, "--actor", help="Who ran it (default: $CVN_ACTOR or login)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run and its summary as JSON."),
+) -> None:
+    """Backtest each symbol's champion on stored bars: a new run, stored apart from production.
+
+    Every call records a new run (`cvntrade trade runs list`) whose trades and predictions go to
+    backtest_trades / backtest_predictions, never to trade_journal / predictions (unless
+    --into-journal). Ends with a summary and warns when the period overlaps the training window
+    of a version it used (in-sample results). Kill switch and halt do not apply to backtests.
+    """
+    from cvntrade.clock import parse_utc
+    from cvntrade.settings import get_settings
+    from cvntrade.trading.backtest import training_window
+    from cvntrade.trading.service import run_backtest
+
+    begin, finish = parse_utc(start, field="--from"), parse_utc(end, field="--to")
+    setup = _setup(symbols, strategy, interval, "backtest")
+    uri = get_settings().effective_tracking_uri
+    with _progress("backtest", as_json) as progress:
+        task = progress.add_task("backtest", total=_bars_between(setup, begin, finish))
+        result = run_backtest(
+            setup,
+            data_dir=get_settings().home / "data",
+            start=begin,
+            end=finish,
+            actor=actor or default_actor(),
+            into_journal=into_journal,
+            training_window=lambda name, version: training_window(uri, name, version),
+            on_block=lambda done: progress.update(task, completed=done),
+        )
+    from cvntrade.cli.backtest_cmd import print_run
+
+    print_run(result.run, as_json)
+
+
+@app.command("paper")
+def paper_cmd(
+    symbols: str = typer.Option(DEFAULT_SYMBOLS, "--symbols", help=SYMBOLS_HELP),
+    strategy: str = STRATEGY_OPTION,
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    interval: str = INTERVAL_OPTION,
     rollback_at: str = typer.Option(
         None,
         "--rollback-at",
-        help="Rehearse a rollback: at this replay time move every focal champion back to its "
-        "previous binary version (audited).",
+        help="Rehearse a rollback: at this bar time move every focal champion back to its "
+        "previous binary version (audited, a real alias move).",
     ),
     engine_id: str = typer.Option(
         None,
         "--engine-id",
-        help="Name in engine_status; a restart with the same id resumes "
-        "(default: replay:<strategy>:<from>-<to>).",
+        help="Name in engine_status; a restart with the same id resumes after its checkpoint "
+        "(default: paper:<strategy>@<host>).",
     ),
     actor: str = typer.Option(None, "--actor", help="Who (for the audited rehearsal switch)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Replay stored bars through the engine: deterministic, resumable after a crash.
+    """Production paper engine fed by stored bars at full speed (demo, drills, rehearsals).
 
-    Writes every closed trade to trade_journal and every prediction to predictions, with the
-    version and loss of the champion that made it. Re-running the same range writes nothing twice.
+    Writes trade_journal (source='engine'), predictions and engine_status heartbeats, exactly
+    like `trade live --paper`; resumes after a crash; refuses (exit 2) a range this engine id
+    already traded. Counts are rows written. For a what-if run use `trade replay` instead.
     """
     from cvntrade.clock import parse_utc
     from cvntrade.settings import get_settings
-    from cvntrade.trading.service import default_engine_id, rollback_switch, run_replay
+    from cvntrade.trading.service import default_engine_id, rollback_switch, run_paper
 
     begin, finish = parse_utc(start, field="--from"), parse_utc(end, field="--to")
-    setup = _setup(
-        symbols,
-        strategy,
-        interval,
-        engine_id or default_engine_id("replay", strategy, begin, finish),
-    )
+    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("paper", strategy))
     switch = None
     if rollback_at is not None:
         switch = rollback_switch(
             setup,
             parse_utc(rollback_at, field="--rollback-at"),
             actor=actor or default_actor(),
-            reason="replay rollback rehearsal",
+            reason="paper engine rollback rehearsal",
         )
-    total_bars = int((finish - begin).total_seconds() // 3600) * len(setup.symbols)
-    with Progress(
-        TextColumn("replay"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=as_json,
-    ) as progress:
-        task = progress.add_task("replay", total=total_bars)
-        report = run_replay(
+    with _progress("paper", as_json) as progress:
+        task = progress.add_task("paper", total=_bars_between(setup, begin, finish))
+        report = run_paper(
             setup,
             data_dir=get_settings().home / "data",
             start=begin,

@@ -227,6 +227,71 @@ sweep_results = Table(
 
 
 # --- Backtests (revision 0004) ---------------------------------------------------------------
+# A backtest (`cvntrade trade replay`) is a run with an id; its trades and predictions live here,
+# apart from the production `trade_journal` / `predictions` that the alert and the runbook read.
+
+BACKTEST_STATUSES = ("running", "finished", "failed")
+
+backtest_runs = Table(
+    "backtest_runs",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("finished_at", DateTime(timezone=False), nullable=True),
+    Column("actor", String(120), nullable=False),
+    Column("symbols", JsonDocument, nullable=False),
+    Column("strategy", String(40), nullable=False),
+    Column("interval", String(10), nullable=False),
+    Column("start_time", DateTime(timezone=False), nullable=False),
+    Column("end_time", DateTime(timezone=False), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("into_journal", Boolean, nullable=False, server_default=false()),
+    Column("served_versions", JsonDocument, nullable=True),
+    Column("summary", JsonDocument, nullable=True),
+    CheckConstraint(_in("status", BACKTEST_STATUSES), name="ck_backtest_run_status"),
+    sqlite_autoincrement=True,  # a deleted run's id is never given to a new run
+)
+
+backtest_trades = Table(
+    "backtest_trades",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("run_id", AutoId, ForeignKey("backtest_runs.id"), nullable=False),
+    Column("trade_id", String(128), nullable=False),
+    Column("crypto_symbol", String(20), nullable=False),
+    Column("strategy", String(40), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("model_loss_function", String(10), nullable=False),
+    Column("side", String(5), nullable=False, server_default="long"),
+    Column("entry_time", DateTime(timezone=False), nullable=False),
+    Column("exit_time", DateTime(timezone=False), nullable=False),
+    Column("entry_price", Float, nullable=False),
+    Column("exit_price", Float, nullable=False),
+    Column("exit_reason", String(12), nullable=False),
+    Column("fees_pct", Float, nullable=False),
+    Column("realized_pnl_pct", Float, nullable=False),
+    Column("probability", Float, nullable=True),
+    CheckConstraint(_in("exit_reason", EXIT_REASONS), name="ck_backtest_trade_exit_reason"),
+    UniqueConstraint("run_id", "trade_id", name="uq_backtest_trades_run_trade"),
+)
+
+backtest_predictions = Table(
+    "backtest_predictions",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("run_id", AutoId, ForeignKey("backtest_runs.id"), nullable=False),
+    Column("crypto_symbol", String(20), nullable=False),
+    Column("strategy", String(40), nullable=False),
+    Column("bar_time", DateTime(timezone=False), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("model_loss_function", String(10), nullable=False),
+    Column("probability", Float, nullable=False),
+    UniqueConstraint(
+        "run_id", "crypto_symbol", "strategy", "bar_time", name="uq_backtest_predictions_bar"
+    ),
+)
 
 
 # --- Monitoring (revision 0005) --------------------------------------------------------------

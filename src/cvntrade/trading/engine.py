@@ -1,11 +1,13 @@
 """The paper trading engine: champion inference per bar, positions, journal and heartbeat.
 
-Replay and live trading share `SymbolBook` (one symbol's positions, decisions and records);
-they differ only in where bars come from. Every closed trade carries the model version and loss
-function of the model that *opened* it. Restarting is safe: each commit holds the block's trades,
-predictions and, per symbol, a checkpoint (last bar, position state); a restarted engine with the
-same engine id resumes right after its checkpoint, and trade ids and prediction keys make any
-repeated write a no-op.
+Stored-bar runs (paper engine, backtests) and live trading share `SymbolBook` (one symbol's
+positions, decisions and records); they differ only in where bars come from and, through the
+engine's `Sink` (`cvntrade.trading.sinks`), where records go: the production tables or one
+backtest run's tables. Every closed trade carries the model version and loss function of the
+model that *opened* it. Restarting a production engine is safe: each commit holds the block's
+trades, predictions and, per symbol, a checkpoint (last bar, position state); a restarted engine
+with the same engine id resumes right after its checkpoint, and trade ids and prediction keys
+make any repeated write a no-op (and it is not counted: reports count rows inserted).
 """
 
 from __future__ import annotations
@@ -22,22 +24,15 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, utc_now
-from cvntrade.errors import DataError
+from cvntrade.errors import DataError, UserInputError
 from cvntrade.features import compute_features, horizon_bars_for
 from cvntrade.features.technical import LOOKBACK_BARS
 from cvntrade.journal.records import Trade
 from cvntrade.market.schema import interval_ms, timestamps_ms
 from cvntrade.strategy import Strategy
-from cvntrade.trading import metrics
 from cvntrade.trading.champion import ChampionCache
-from cvntrade.trading.flags import TradingFlags, read_flags
-from cvntrade.trading.persistence import (
-    PredictionRow,
-    StatusRow,
-    checkpoints,
-    ms_to_datetime,
-    write_block,
-)
+from cvntrade.trading.flags import TradingFlags
+from cvntrade.trading.persistence import PredictionRow, StatusRow, ms_to_datetime
 from cvntrade.trading.positions import (
     Bar,
     BookState,
@@ -48,6 +43,7 @@ from cvntrade.trading.positions import (
     signal,
     step_bar,
 )
+from cvntrade.trading.sinks import ProductionSink, Sink
 
 log = logging.getLogger(__name__)
 REPLAY_BLOCK_BARS = 24
@@ -72,13 +68,18 @@ class ScheduledSwitch:
 
 @dataclass(frozen=True, slots=True)
 class EngineReport:
-    """What a run did: bars processed, trades written, predictions made, why it stopped."""
+    """What a run did: bars processed, rows written, why it stopped, versions served.
+
+    `trades` and `predictions` are rows inserted; `skipped` counts records the engine computed
+    but found already stored (same trade id or prediction key), written by an earlier run.
+    """
 
     bars: int
     trades: int
     predictions: int
     stopped_by: str | None
     versions: dict[str, list[int]]
+    skipped: int = 0
 
 
 @dataclass(slots=True)
@@ -195,8 +196,10 @@ class PaperEngine:
         engine_id: str,
         mode: str,
         clock: Clock = utc_now,
+        sink: Sink | None = None,
     ) -> None:
         self.db = db
+        self.sink: Sink = ProductionSink(db) if sink is None else sink
         self.cache = cache
         self.strategy = strategy
         self.interval = interval
@@ -206,6 +209,7 @@ class PaperEngine:
         self.mode = mode
         self.clock = clock
         self.versions: dict[str, list[int]] = {}
+        self.skipped = 0
 
     # -- shared per-bar logic -------------------------------------------------------------
 
@@ -250,7 +254,10 @@ class PaperEngine:
         return len(indexes)
 
     def flush(self, books: Sequence[SymbolBook]) -> tuple[int, int]:
-        """Commit pending trades, predictions and one heartbeat per symbol; returns counts."""
+        """Commit pending trades, predictions and one heartbeat per symbol to the sink.
+
+        Returns the trades and predictions inserted; records already stored add to `skipped`.
+        """
         trades = [t for b in books for t in b.trades]
         predictions = [p for b in books for p in b.predictions]
         now = self.clock()
@@ -275,12 +282,12 @@ class PaperEngine:
                     checkpoint_state(book),
                 )
             )
-        write_block(self.db, trades, predictions, status)
-        metrics.record_flush(status, trades)
+        written = self.sink.write(trades, predictions, status)
+        self.skipped += len(trades) + len(predictions) - sum(written)
         for book in books:
             book.trades.clear()
             book.predictions.clear()
-        return len(trades), len(predictions)
+        return written
 
     def stop(self, books: Sequence[SymbolBook]) -> None:
         """Publish a last heartbeat saying this engine no longer serves (mode `stopped`).
@@ -328,11 +335,23 @@ class PaperEngine:
         block_bars: int = REPLAY_BLOCK_BARS,
         on_block: Callable[[int], None] | None = None,
     ) -> EngineReport:
-        """Trade bars with open time in `[start, end)`, resuming after the last journaled trade."""
+        """Trade stored bars with open time in `[start, end)`, after the sink's checkpoint.
+
+        Refuses (exit 2, nothing written) when this engine id's checkpoints show the whole
+        range was already traded: re-running it would write nothing and report nothing true.
+        """
         start_ms, end_ms = _ms(start), _ms(end)
-        self._resume(books, start_ms)
+        resumed = self._resume(books, start_ms)
         cursors = {b.symbol: b.cursor for b in books}
         stops = {b.symbol: int(np.searchsorted(b.times_ms, end_ms)) for b in books}
+        if resumed and all(cursors[b.symbol] >= stops[b.symbol] for b in books):
+            checkpoint_at = max(resumed.values())
+            raise UserInputError(
+                f"engine {self.engine_id!r} already traded {', '.join(sorted(resumed))} up to "
+                f"{checkpoint_at:%Y-%m-%dT%H:%MZ} (its checkpoint): nothing to write; pass "
+                "--from after it, another --engine-id, or run a backtest with "
+                "`cvntrade trade replay`"
+            )
         totals = [0, 0, 0]
         stopped_by: str | None = None
         pending_switch = switch
@@ -347,8 +366,7 @@ class PaperEngine:
                 self.cache.refresh()
                 pending_switch = None
             self.cache.check()
-            flags = read_flags(self.db)
-            metrics.record_flags(flags)
+            flags = self.sink.flags()
             block_end_ms = block_start_ms + block_bars * books[0].step_ms
             if pending_switch is not None:
                 block_end_ms = min(block_end_ms, _ms(pending_switch.at))
@@ -369,20 +387,28 @@ class PaperEngine:
                 stopped_by = "halt"
                 break
         self.stop(books)
-        return EngineReport(totals[0], totals[1], totals[2], stopped_by, dict(self.versions))
+        return EngineReport(
+            totals[0], totals[1], totals[2], stopped_by, dict(self.versions), self.skipped
+        )
 
-    def _resume(self, books: Sequence[SymbolBook], start_ms: int) -> None:
-        """Continue after this engine's last checkpoint, or start flat at `start`."""
-        saved = checkpoints(self.db, self.engine_id)
+    def _resume(self, books: Sequence[SymbolBook], start_ms: int) -> dict[str, dt.datetime]:
+        """Continue after this engine's last checkpoint, or start flat at `start`.
+
+        Returns the symbols resumed from a checkpoint, with the checkpoint's last bar.
+        """
+        saved = self.sink.checkpoints(self.engine_id)
+        resumed: dict[str, dt.datetime] = {}
         for book in books:
             row = saved.get(book.symbol)
             book.cursor = int(np.searchsorted(book.times_ms, start_ms))
             book.state = BookState()
             if row is not None and row.last_bar_time is not None:
                 resume_ms = _ms(row.last_bar_time) + book.step_ms
-                if resume_ms > start_ms:  # a checkpoint of this range, not of an earlier one
+                if resume_ms >= start_ms:  # a checkpoint in (or just before) this range
                     book.cursor = int(np.searchsorted(book.times_ms, resume_ms))
                     book.state = restore_state(book, row.state, self.horizon)
+                    resumed[book.symbol] = row.last_bar_time
+        return resumed
 
 
 def _ms(value: dt.datetime) -> int:

@@ -1,7 +1,9 @@
-"""What the engine writes: trades, predictions and its heartbeat, idempotently.
+"""What a production engine writes: trades, predictions and its heartbeat, idempotently.
 
 Trades are keyed by `trade_id` (symbol, strategy, entry bar) and predictions by (symbol,
-strategy, bar), so a restarted engine that re-lives bars writes nothing twice.
+strategy, bar), so a restarted engine that re-lives bars writes nothing twice. Every write
+returns the number of rows it actually inserted (never the number it attempted), so reports
+count rows, not intentions.
 """
 
 from __future__ import annotations
@@ -54,14 +56,19 @@ def ms_to_datetime(ms: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(ms))
 
 
-def _insert_ignoring_duplicates(
+def insert_ignoring_duplicates(
     conn: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]
-) -> None:
+) -> int:
+    """Insert `rows`, skipping those whose `keys` already exist; returns the rows inserted."""
     if not rows:
-        return
+        return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(statement, rows)
+    statement = (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(table.c.id)
+    )
+    return len(conn.execute(statement, rows).all())
 
 
 def _upsert_status(conn: Connection, rows: Sequence[StatusRow]) -> None:
@@ -75,11 +82,12 @@ def _upsert_status(conn: Connection, rows: Sequence[StatusRow]) -> None:
         statement.on_conflict_do_update(
             index_elements=["engine_id", "crypto_symbol"], set_=updated
         ),
-        [_asdict(row) for row in rows],
+        [asdict_slots(row) for row in rows],
     )
 
 
-def _asdict(row: object) -> dict[str, Any]:
+def asdict_slots(row: object) -> dict[str, Any]:
+    """A slotted dataclass record as a row dict (field name → value)."""
     return {name: getattr(row, name) for name in row.__slots__}  # type: ignore[attr-defined]
 
 
@@ -88,24 +96,28 @@ def write_block(
     trades: Sequence[Trade],
     prediction_rows: Sequence[PredictionRow],
     status: Sequence[StatusRow],
-) -> None:
+) -> tuple[int, int]:
     """Commit closed trades, predictions and heartbeats (with checkpoints) in one transaction.
 
     The checkpoint in each heartbeat is the state after the last bar whose trades and
-    predictions are in this same commit, so a restart resumes exactly there.
+    predictions are in this same commit, so a restart resumes exactly there. Returns the
+    trades and predictions inserted (rows already stored are skipped, not counted).
     """
     with write_transaction(db) as conn:
-        _insert_ignoring_duplicates(conn, trade_journal, [t.as_row() for t in trades], ["trade_id"])
-        _insert_ignoring_duplicates(
+        written_trades = insert_ignoring_duplicates(
+            conn, trade_journal, [t.as_row() for t in trades], ["trade_id"]
+        )
+        written_predictions = insert_ignoring_duplicates(
             conn,
             predictions,
             [
-                {**_asdict(p), "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
+                {**asdict_slots(p), "created_at": dt.datetime.now(dt.UTC).replace(tzinfo=None)}
                 for p in prediction_rows
             ],
             ["crypto_symbol", "strategy", "bar_time"],
         )
         _upsert_status(conn, status)
+    return written_trades, written_predictions
 
 
 def served_versions(db: Engine, engine_id: str | None = None) -> list[StatusRow]:

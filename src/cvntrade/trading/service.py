@@ -1,4 +1,4 @@
-"""Assembling an engine from settings, and the replay / live runs the CLI starts.
+"""Assembling an engine from settings, and the paper / backtest / live runs the CLI starts.
 
 This is the one place that wires the registry, the model loader, the database, the market data
 and the engine together (composition root), so the engine itself stays free of I/O choices.
@@ -23,7 +23,8 @@ from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
 from cvntrade.market.schema import canonical_ohlcv, interval_ms
 from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
 from cvntrade.strategy import Strategy, model_name, parse_symbol
-from cvntrade.trading import metrics
+from cvntrade.trading import backtest, metrics
+from cvntrade.trading.backtest import BacktestRun
 from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
 from cvntrade.trading.engine import (
     REPLAY_BLOCK_BARS,
@@ -37,6 +38,7 @@ from cvntrade.trading.engine import (
 )
 from cvntrade.trading.flags import read_flags
 from cvntrade.trading.positions import BookState
+from cvntrade.trading.sinks import BacktestSink, Sink
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +58,12 @@ class EngineSetup:
     engine_id: str
 
 
-def default_engine_id(
-    mode: str, strategy: str, start: dt.datetime | None = None, end: dt.datetime | None = None
-) -> str:
-    """A stable engine id, so a restarted engine finds its checkpoint.
+def default_engine_id(mode: str, strategy: str) -> str:
+    """A stable engine id, so a restarted engine finds its checkpoint: `<mode>:<strategy>@<host>`.
 
-    Replay: `replay:<strategy>:<from>-<to>`; live: `live:<strategy>@<host>`.
+    The paper engine over stored bars (`paper`) keeps one id across ranges, so consecutive
+    ranges continue its positions and a range it already traded is refused, not re-counted.
     """
-    if mode == "replay" and start is not None and end is not None:
-        return f"replay:{strategy}:{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}"
     return f"{mode}:{strategy}@{socket.gethostname()}"
 
 
@@ -93,8 +92,8 @@ def refuse_when_halted(db: Engine) -> None:
         )
 
 
-def build_engine(setup: EngineSetup, mode: str) -> PaperEngine:
-    """A paper engine trading each symbol's champion."""
+def build_engine(setup: EngineSetup, mode: str, sink: Sink | None = None) -> PaperEngine:
+    """A paper engine trading each symbol's champion (production tables unless `sink`)."""
     names = {s: model_name(s, setup.strategy) for s in setup.symbols}
     cache = ChampionCache(
         registry=setup.registry,
@@ -113,6 +112,7 @@ def build_engine(setup: EngineSetup, mode: str) -> PaperEngine:
         costs=setup.costs,
         engine_id=setup.engine_id,
         mode=mode,
+        sink=sink,
     )
 
 
@@ -142,20 +142,12 @@ def rollback_switch(
     return ScheduledSwitch(at, action)
 
 
-def run_replay(
-    setup: EngineSetup,
-    *,
-    data_dir: Path,
-    start: dt.datetime,
-    end: dt.datetime,
-    switch: ScheduledSwitch | None = None,
-    on_block: Callable[[int], None] | None = None,
-    block_bars: int = REPLAY_BLOCK_BARS,
-) -> EngineReport:
-    """Replay stored bars `[start, end)` through the engine (deterministic; resumable)."""
+def _books(
+    setup: EngineSetup, data_dir: Path, start: dt.datetime, end: dt.datetime
+) -> list[SymbolBook]:
+    """Each symbol's stored bars for `[start, end)` plus the feature warm-up before it."""
     if end <= start:
         raise UserInputError(f"--to ({end}) must be after --from ({start})")
-    refuse_when_halted(setup.db)
     store = ParquetStore(data_dir)
     books = []
     for symbol in setup.symbols:
@@ -168,8 +160,99 @@ def run_replay(
         if bars.empty:
             raise NotFoundError(f"no {setup.interval} bars for {symbol} between {start} and {end}")
         books.append(load_book(symbol, bars, setup.interval))
-    engine = build_engine(setup, "replay")
+    return books
+
+
+def run_paper(
+    setup: EngineSetup,
+    *,
+    data_dir: Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    switch: ScheduledSwitch | None = None,
+    on_block: Callable[[int], None] | None = None,
+    block_bars: int = REPLAY_BLOCK_BARS,
+) -> EngineReport:
+    """The production paper engine over stored bars `[start, end)`, at full speed.
+
+    Writes trade_journal (`source='engine'`), predictions and engine_status (mode `paper`),
+    exactly like live paper trading; resumes after its checkpoint; refuses (exit 2) a range
+    this engine id already traded.
+    """
+    if end <= start:
+        raise UserInputError(f"--to ({end}) must be after --from ({start})")
+    refuse_when_halted(setup.db)
+    books = _books(setup, data_dir, start, end)
+    engine = build_engine(setup, "paper")
     return engine.replay(books, start, end, switch=switch, on_block=on_block, block_bars=block_bars)
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """A finished backtest: its stored run (summary inside) and the engine's report."""
+
+    run: BacktestRun
+    report: EngineReport
+    warnings: tuple[str, ...]
+
+
+def run_backtest(
+    setup: EngineSetup,
+    *,
+    data_dir: Path,
+    start: dt.datetime,
+    end: dt.datetime,
+    actor: str,
+    into_journal: bool = False,
+    training_window: Callable[[str, int], tuple[dt.datetime, dt.datetime] | None] | None = None,
+    on_block: Callable[[int], None] | None = None,
+    block_bars: int = REPLAY_BLOCK_BARS,
+) -> BacktestResult:
+    """A new backtest run over stored bars `[start, end)`, stored apart from production.
+
+    Each call records a new run (never resumes or no-ops another); `training_window(name,
+    version)` gives a version's training data window, for the in-sample warning.
+    """
+    books = _books(setup, data_dir, start, end)
+    # Built before the run is recorded, so a symbol without a champion records nothing.
+    engine = build_engine(setup, "backtest", BacktestSink(setup.db, run_id=0))
+    run_id = backtest.create_run(
+        setup.db,
+        actor=actor,
+        symbols=setup.symbols,
+        strategy=setup.strategy.name,
+        interval=setup.interval,
+        start=start,
+        end=end,
+        into_journal=into_journal,
+    )
+    engine.sink = BacktestSink(setup.db, run_id, into_journal)
+    engine.engine_id = f"backtest:{run_id}"
+    try:
+        report = engine.replay(books, start, end, on_block=on_block, block_bars=block_bars)
+    except BaseException:
+        try:  # record the failure, but never mask the error that caused it
+            backtest.finish_run(
+                setup.db, run_id, status=backtest.FAILED, served_versions=engine.versions
+            )
+        except Exception:
+            log.exception("backtest run %s: could not record its failure", run_id)
+        raise
+    windows: dict[tuple[str, int], tuple[dt.datetime, dt.datetime] | None] = {}
+    if training_window is not None:
+        for symbol, versions in report.versions.items():
+            for version in versions:
+                name = model_name(symbol, setup.strategy)
+                windows[(symbol, version)] = training_window(name, version)
+    warnings = tuple(backtest.overlap_warnings(windows, start, end))
+    run = backtest.finish_run(
+        setup.db,
+        run_id,
+        status=backtest.FINISHED,
+        served_versions=report.versions,
+        extra={"bars": report.bars, "warnings": list(warnings)},
+    )
+    return BacktestResult(run, report, warnings)
 
 
 def run_live(
@@ -296,6 +379,7 @@ __all__: Sequence[str] = [
     "parse_symbols",
     "refuse_when_halted",
     "rollback_switch",
+    "run_backtest",
     "run_live",
-    "run_replay",
+    "run_paper",
 ]

@@ -1,4 +1,4 @@
-"""The replay engine process of the crash test: reports every committed block on a pipe.
+"""The crash test's paper engine process (`run_paper`): reports every committed block on a pipe.
 
 Started from a forkserver that has already imported the engine, XGBoost and MLflow, so each of
 the test's many engine processes starts in milliseconds. Models are booster files
@@ -17,11 +17,11 @@ from trading_support import STRATEGY, SYMBOLS, BoosterModel
 from cvntrade.db import create_db_engine
 from cvntrade.registry import MlflowRegistry
 from cvntrade.trading.engine import Costs
-from cvntrade.trading.service import EngineSetup, run_replay
+from cvntrade.trading.service import EngineSetup, run_paper
 
 
 def run_engine(report: Connection, args: list[str]) -> None:
-    """Run the replay; the test kills this process at random points."""
+    """Run the paper engine; the test kills this process at random points."""
     db_url, tracking_uri, market_dir, models_dir, start, end = args
 
     def load(name: str, version: int) -> BoosterModel:
@@ -39,7 +39,7 @@ def run_engine(report: Connection, args: list[str]) -> None:
         poll_s=3600.0,
         engine_id="crash-test",
     )
-    run_replay(
+    run_paper(
         setup,
         data_dir=Path(market_dir),
         start=dt.datetime.fromisoformat(start),

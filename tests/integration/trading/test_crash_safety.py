@@ -23,7 +23,7 @@ from cvntrade.db.tables import predictions, trade_journal
 from cvntrade.registry import MlflowRegistry
 from cvntrade.strategy import model_name
 from cvntrade.trading.engine import Costs
-from cvntrade.trading.service import EngineSetup, run_replay
+from cvntrade.trading.service import EngineSetup, run_paper
 
 KILLS = 20
 START, END = dt.datetime(2025, 2, 16), dt.datetime(2025, 3, 14)
@@ -74,7 +74,7 @@ def test_random_sigkills_lose_and_duplicate_nothing(
     load: Callable[[str, int], BoosterModel] = lambda name, version: BoosterModel(  # noqa: E731
         boosters[(name, version)].booster, 0.33, "focal" if version == 2 else "binary"
     )
-    run_replay(
+    run_paper(
         EngineSetup(
             db=reference_db,
             registry=registry,

@@ -16,7 +16,7 @@ from cvntrade.strategy import model_name
 from cvntrade.trading.engine import Costs
 from cvntrade.trading.flags import set_flag
 from cvntrade.trading.metrics import serve
-from cvntrade.trading.service import EngineSetup, run_replay
+from cvntrade.trading.service import EngineSetup, run_paper
 
 
 def _free_port() -> int:
@@ -52,7 +52,7 @@ def test_replay_publishes_champion_heartbeat_trades_and_switches(
         poll_s=3600.0,
         engine_id="metrics-test",
     )
-    run_replay(setup, data_dir=market_dir, start=TRAIN_END, end=TRAIN_END.replace(day=20))
+    run_paper(setup, data_dir=market_dir, start=TRAIN_END, end=TRAIN_END.replace(day=20))
     samples = _scrape(port)
     assert samples[("cvntrade_kill_switch_active", ())] == 1.0
     assert samples[("cvntrade_halt_active", ())] == 0.0
