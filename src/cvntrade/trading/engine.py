@@ -28,9 +28,9 @@ from cvntrade.features.technical import LOOKBACK_BARS
 from cvntrade.journal.records import Trade
 from cvntrade.market.schema import interval_ms, timestamps_ms
 from cvntrade.strategy import Strategy
-from cvntrade.trading import metrics
 from cvntrade.trading.champion import ChampionCache
 from cvntrade.trading.flags import TradingFlags, read_flags
+from cvntrade.trading.metrics import EngineMetrics
 from cvntrade.trading.persistence import (
     PredictionRow,
     StatusRow,
@@ -195,8 +195,10 @@ class PaperEngine:
         engine_id: str,
         mode: str,
         clock: Clock = utc_now,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.db = db
+        self.metrics = metrics
         self.cache = cache
         self.strategy = strategy
         self.interval = interval
@@ -276,7 +278,8 @@ class PaperEngine:
                 )
             )
         write_block(self.db, trades, predictions, status)
-        metrics.record_flush(status, trades)
+        if self.metrics is not None:
+            self.metrics.record_flush(status, trades)
         for book in books:
             book.trades.clear()
             book.predictions.clear()
@@ -348,7 +351,8 @@ class PaperEngine:
                 pending_switch = None
             self.cache.check()
             flags = read_flags(self.db)
-            metrics.record_flags(flags)
+            if self.metrics is not None:
+                self.metrics.record_flags(flags)
             block_end_ms = block_start_ms + block_bars * books[0].step_ms
             if pending_switch is not None:
                 block_end_ms = min(block_end_ms, _ms(pending_switch.at))

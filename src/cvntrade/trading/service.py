@@ -23,7 +23,6 @@ from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
 from cvntrade.market.schema import canonical_ohlcv, interval_ms
 from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
 from cvntrade.strategy import Strategy, model_name, parse_symbol
-from cvntrade.trading import metrics
 from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
 from cvntrade.trading.engine import (
     REPLAY_BLOCK_BARS,
@@ -36,6 +35,7 @@ from cvntrade.trading.engine import (
     warmup_start,
 )
 from cvntrade.trading.flags import read_flags
+from cvntrade.trading.metrics import EngineMetrics
 from cvntrade.trading.positions import BookState
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class EngineSetup:
     costs: Costs
     poll_s: float
     engine_id: str
+    metrics: EngineMetrics | None = None
 
 
 def default_engine_id(
@@ -113,6 +114,7 @@ def build_engine(setup: EngineSetup, mode: str) -> PaperEngine:
         costs=setup.costs,
         engine_id=setup.engine_id,
         mode=mode,
+        metrics=setup.metrics,
     )
 
 
@@ -198,7 +200,8 @@ def run_live(
         polls += 1
         engine.cache.check()
         flags = read_flags(setup.db)
-        metrics.record_flags(flags)
+        if engine.metrics is not None:
+            engine.metrics.record_flags(flags)
         books: list[SymbolBook] = []
         for symbol in setup.symbols:
             frame = frames.get(symbol)
