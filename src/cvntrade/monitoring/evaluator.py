@@ -117,26 +117,28 @@ class Evaluator:
         fp = state.fingerprint
         if fp not in self._trackers:
             self._trackers[fp], _ = restore_tracker(self.engine, fp)
+        was_firing = self._trackers[fp].state == "firing"
         tracker, transitions = step(self._trackers[fp], state.firing, now, self.for_)
         self._trackers[fp] = tracker
         written = [self._record(state, t, now) for t in transitions]
         for event in written:
             if event.state == "firing":
                 self._send(event, state, "firing")
-            elif event.state == "resolved" and fp in self._last_notified:
+            elif event.state == "resolved" and was_firing:
                 self._send(event, state, "resolved")
-                del self._last_notified[fp]
+                self._last_notified.pop(fp, None)
         if not transitions and tracker.state == "firing":
             self._maybe_repeat(state, now)
         return written
 
     def _maybe_repeat(self, state: AlertState, now: dt.datetime) -> None:
         fp = state.fingerprint
-        last = self._last_notified.get(fp)
-        if last is not None and now - last < self.repeat_interval:
-            return
         _, episode = restore_tracker(self.engine, fp)
         if not episode or any(e.acked_at is not None for e in episode):
+            return
+        fired = [e.at for e in episode if e.state == "firing"]
+        last = self._last_notified.get(fp, fired[-1] if fired else None)
+        if last is not None and now - last < self.repeat_interval:
             return
         self._send(episode[-1], state, "firing")
 
