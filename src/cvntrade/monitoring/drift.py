@@ -99,15 +99,18 @@ def known_outcomes(
 
 
 def read_predictions(
-    engine: Engine, symbol: str, since: dt.datetime
+    engine: Engine, symbol: str, since: dt.datetime, strategy: str | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], str | None]:
-    """Bar close times (ms) and probabilities of `symbol` since `since`, and their strategy."""
+    """Bar close times (ms) and probabilities of `symbol` (and `strategy`, when given) since
+    `since`, and their strategy."""
     pr = predictions.c
     query = (
         select(pr.bar_time, pr.probability, pr.strategy)
         .where(pr.crypto_symbol == symbol, pr.bar_time >= since)
         .order_by(pr.bar_time)
     )
+    if strategy is not None:
+        query = query.where(pr.strategy == strategy)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     if not rows:
@@ -125,6 +128,7 @@ def symbol_drift(
     model_version: int | None,
     reference: Reference | None,
     since: dt.datetime,
+    strategy: str | None = None,
     interval: str = "1h",
     epsilon: float = PSI_EPSILON,
 ) -> SymbolDrift:
@@ -134,7 +138,7 @@ def symbol_drift(
     from cvntrade.market.schema import interval_ms
     from cvntrade.strategy import Strategy
 
-    times, probs, strategy = read_predictions(engine, symbol, since)
+    times, probs, strategy = read_predictions(engine, symbol, since, strategy)
     since_ms = int(np.datetime64(since, "ms").astype(np.int64))
     psi_values: dict[str, float] = {}
     ece_live, n_outcomes = NAN, 0

@@ -58,19 +58,20 @@ class MonitorSnapshot:
     drift: tuple[SymbolDrift, ...]
 
 
-def served_champions(engine: Engine) -> list[tuple[str, str, int | None]]:
-    """(symbol, model name, version) of every symbol an engine serves (mode != stopped)."""
+def served_champions(engine: Engine) -> list[tuple[str, str, int | None, str]]:
+    """(symbol, model name, version, strategy) of every symbol an engine serves (not stopped);
+    with several engines on a symbol, the latest heartbeat wins."""
     es = engine_status.c
     query = (
-        select(es.crypto_symbol, es.model_name, es.model_version)
+        select(es.crypto_symbol, es.model_name, es.model_version, es.strategy)
         .where(es.mode != "stopped")
         .order_by(es.crypto_symbol, es.heartbeat_at.desc())
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    seen: dict[str, tuple[str, str, int | None]] = {}
-    for symbol, name, version in rows:
-        seen.setdefault(symbol, (symbol, name, version))
+    seen: dict[str, tuple[str, str, int | None, str]] = {}
+    for symbol, name, version, strategy in rows:
+        seen.setdefault(symbol, (symbol, name, version, strategy))
     return list(seen.values())
 
 
@@ -93,7 +94,7 @@ def compute_snapshot(
     since = now - cfg.recent
     warmup = dt.timedelta(milliseconds=interval_ms(cfg.interval) * LOOKBACK_BARS)
     drift = []
-    for symbol, name, version in served_champions(engine):
+    for symbol, name, version, strategy in served_champions(engine):
         reference = None if version is None else references(name, version)
         drift.append(
             symbol_drift(
@@ -104,6 +105,7 @@ def compute_snapshot(
                 model_version=version,
                 reference=reference,
                 since=since,
+                strategy=strategy,
                 interval=cfg.interval,
                 epsilon=cfg.psi_epsilon,
             )
