@@ -183,6 +183,8 @@ def test_serve_exports_metrics_and_pages_once_through_the_webhook(
             str(port),
             "--interval",
             "0.5",
+            "--eval-interval",
+            "0.5",
             "--for",
             "0",
         ],

@@ -39,6 +39,9 @@ def serve_cmd(
     interval: float = typer.Option(
         60.0, "--interval", min=0.1, help="Seconds between recomputations (and evaluations)."
     ),
+    eval_interval: float = typer.Option(
+        15.0, "--eval-interval", min=0.1, help="Seconds between alert evaluations."
+    ),
     for_: str = typer.Option(
         "15m", "--for", help="How long the rule must hold before firing (Prometheus for:)."
     ),
@@ -53,12 +56,14 @@ def serve_cmd(
     """Serve the monitoring metrics on ADDR:PORT/metrics and evaluate the alert in the loop.
 
     Signals are recomputed every --interval seconds in a background thread (a scrape serves
-    the last snapshot, never waits); each snapshot is stored in monitor_snapshots and fed to
-    the built-in evaluator (pending → firing after --for → resolved, in alert_events, with
-    log/webhook notification and the expectancy_negative_focal incident). Ctrl-C stops.
+    the last snapshot, never waits) and stored in monitor_snapshots. Every --eval-interval
+    seconds the built-in evaluator checks the rule (pending → firing after --for → resolved,
+    in alert_events, with log/webhook notification and the expectancy_negative_focal
+    incident). Ctrl-C stops.
     """
     import datetime as dt
 
+    from cvntrade.monitoring.alerts import evaluate_engine
     from cvntrade.monitoring.evaluator import Evaluator
     from cvntrade.monitoring.exporter import MonitorService
     from cvntrade.monitoring.notify import LogNotifier, Notifier, WebhookNotifier
@@ -81,10 +86,14 @@ def serve_cmd(
     service = MonitorService(
         snapshot_job(engine, settings),
         interval_s=interval,
-        on_snapshot=lambda snap: evaluator.evaluate(snap.alert),
+        evaluate=lambda: evaluator.evaluate(evaluate_engine(engine)),
+        evaluate_interval_s=eval_interval,
     )
     service.start(port, addr)
-    console.print(f"serving http://{addr}:{port}/metrics (recompute every {interval:g} s)")
+    console.print(
+        f"serving http://{addr}:{port}/metrics (recompute every {interval:g} s, "
+        f"evaluate every {eval_interval:g} s)"
+    )
     try:
         service.wait()
     except KeyboardInterrupt:

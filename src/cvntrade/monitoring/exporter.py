@@ -87,10 +87,12 @@ class SnapshotCollector(Collector):
 
 
 class MonitorService:
-    """`monitor serve`: a registry with the collector, an HTTP server, a recomputation loop.
+    """`monitor serve`: a registry with the collector, an HTTP server and two loops.
 
-    `compute` builds a snapshot (it may take seconds); `on_snapshot` runs after each one (the
-    built-in evaluator). The loop waits on an `Event`, so `stop()` ends it at once.
+    The recomputation loop runs `compute` (a full snapshot, may take seconds) every
+    `interval_s`; the evaluation loop runs `evaluate` (the alert rule alone: one small indexed
+    query, so a page does not wait for PSI or ECE) every `evaluate_interval_s`. Both wait on
+    an `Event`, so `stop()` ends them at once.
     """
 
     def __init__(
@@ -98,7 +100,8 @@ class MonitorService:
         compute: Callable[[], MonitorSnapshot],
         *,
         interval_s: float,
-        on_snapshot: Callable[[MonitorSnapshot], object] | None = None,
+        evaluate: Callable[[], object] | None = None,
+        evaluate_interval_s: float | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -106,10 +109,13 @@ class MonitorService:
         self.registry.register(self.collector)
         self.compute = compute
         self.interval_s = interval_s
-        self.on_snapshot = on_snapshot
+        self.evaluate = evaluate
+        self.evaluate_interval_s = (
+            interval_s if evaluate_interval_s is None else evaluate_interval_s
+        )
         self.recomputed = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._server: Any = None
         self.errors = 0
 
@@ -122,28 +128,51 @@ class MonitorService:
             log.exception("monitoring recomputation failed; serving the previous snapshot")
             return None
         self.collector.publish(snapshot)
-        if self.on_snapshot is not None:
-            self.on_snapshot(snapshot)
         self.recomputed.set()
         return snapshot
 
-    def _loop(self) -> None:
+    def evaluate_once(self) -> None:
+        """One evaluation of the alert; errors are logged and counted."""
+        if self.evaluate is None:
+            return
+        try:
+            self.evaluate()
+        except Exception:
+            self.errors += 1
+            log.exception("alert evaluation failed")
+
+    def _loop(self, action: Callable[[], object], every_s: float, wait_first: bool) -> None:
+        if wait_first:
+            self._stop.wait(every_s)
         while not self._stop.is_set():
-            self.recompute_once()
-            self._stop.wait(self.interval_s)
+            action()
+            self._stop.wait(every_s)
 
     def start(self, port: int | None = None, addr: str = "127.0.0.1") -> None:
-        """Start the recomputation thread and, with a port, the `/metrics` HTTP server."""
+        """Compute the first snapshot, then start the loops and, with a port, the `/metrics`
+        HTTP server (so the first scrape and the first evaluation already see signals)."""
+        self.recompute_once()
         if port is not None:
             self._server, _ = start_http_server(port, addr=addr, registry=self.registry)
-        self._thread = threading.Thread(target=self._loop, name="cvntrade-monitor", daemon=True)
-        self._thread.start()
+        loops: list[tuple[str, Callable[[], object], float, bool]] = [
+            ("cvntrade-monitor", self.recompute_once, self.interval_s, True)
+        ]
+        if self.evaluate is not None:
+            loops.append(
+                ("cvntrade-evaluator", self.evaluate_once, self.evaluate_interval_s, False)
+            )
+        for name, action, every, wait_first in loops:
+            thread = threading.Thread(
+                target=self._loop, args=(action, every, wait_first), name=name, daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop the loop and the HTTP server."""
+        """Stop the loops and the HTTP server."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
