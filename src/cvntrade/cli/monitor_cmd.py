@@ -67,7 +67,7 @@ def serve_cmd(
     from cvntrade.monitoring.evaluator import Evaluator
     from cvntrade.monitoring.exporter import MonitorService
     from cvntrade.monitoring.notify import LogNotifier, Notifier, WebhookNotifier
-    from cvntrade.monitoring.service import snapshot_job
+    from cvntrade.monitoring.service import process_snapshot_job
     from cvntrade.settings import get_settings
 
     settings = get_settings()
@@ -83,8 +83,9 @@ def serve_cmd(
         for_=dt.timedelta(seconds=for_s),
         repeat_interval=dt.timedelta(seconds=repeat_s),
     )
+    job, shutdown = process_snapshot_job(settings)
     service = MonitorService(
-        snapshot_job(engine, settings),
+        job,
         interval_s=interval,
         evaluate=lambda: evaluator.evaluate(evaluate_engine(engine)),
         evaluate_interval_s=eval_interval,
@@ -98,6 +99,8 @@ def serve_cmd(
         service.wait()
     except KeyboardInterrupt:
         service.stop()
+    finally:
+        shutdown()
 
 
 @app.command("check")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -63,3 +64,79 @@ def snapshot_job(
         return snapshot
 
     return job
+
+
+def _worker_job(
+    database_url: str, home: str, tracking_uri: str, interval: str, store: bool
+) -> Callable[[], MonitorSnapshot]:
+    """The product's snapshot job, built inside the worker process."""
+    from pathlib import Path
+
+    from cvntrade.db import create_db_engine
+
+    settings = Settings(home=Path(home), database_url=database_url)
+    engine = create_db_engine(database_url)
+    return snapshot_job(
+        engine,
+        settings,
+        monitor=MonitorSettings(interval=interval),
+        store=store,
+        references=registry_references(tracking_uri),
+    )
+
+
+_worker: list[Callable[[], MonitorSnapshot]] = []
+"""The job of THIS worker process (set once by `_init_worker`; empty in the exporter)."""
+
+
+def _init_worker(factory: Callable[[], Callable[[], MonitorSnapshot]]) -> None:
+    _worker.append(factory())
+
+
+def _run_in_worker() -> MonitorSnapshot:
+    return _worker[0]()
+
+
+def in_worker_process(
+    factory: Callable[[], Callable[[], MonitorSnapshot]],
+) -> tuple[Callable[[], MonitorSnapshot], Callable[[], None]]:
+    """Run snapshot jobs in a separate worker process; returns the job and a shutdown function.
+
+    The recomputation (pandas, numba, row fetching) holds the GIL for long stretches; in the
+    exporter's own process that would stall the `/metrics` handler thread for hundreds of
+    milliseconds. In a worker process the exporter thread only waits on a future, so a scrape
+    never waits for a recomputation. `factory` must be picklable (a module-level function or a
+    `functools.partial` of one); it builds the job once in the worker (engine, caches).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    executor = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(factory,),
+    )
+
+    def job() -> MonitorSnapshot:
+        return executor.submit(_run_in_worker).result()
+
+    def shutdown() -> None:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    return job, shutdown
+
+
+def process_snapshot_job(
+    settings: Settings, *, monitor: MonitorSettings | None = None, store: bool = True
+) -> tuple[Callable[[], MonitorSnapshot], Callable[[], None]]:
+    """`snapshot_job` for these settings, computed in a worker process (`in_worker_process`)."""
+    factory = functools.partial(
+        _worker_job,
+        settings.effective_database_url,
+        str(settings.home),
+        settings.effective_tracking_uri,
+        (monitor or MonitorSettings()).interval,
+        store,
+    )
+    return in_worker_process(factory)
