@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -116,6 +117,14 @@ def evaluate(
         focal_source=source,
         labels={"severity": SEVERITY},
     )
+
+
+def evaluate_scenario(entry: Mapping[str, Any], config: AlertConfig | None = None) -> bool:
+    """The rule on one entry of the shared scenario table
+    (`infra/prometheus/tests/alert_scenarios.yaml`): `{focal_loss_active: 0|1,
+    expectancy_48h: {symbol: pct}, …}` → firing or not (compare with `expect_firing`)."""
+    values = {str(k): float(v) for k, v in (entry.get("expectancy_48h") or {}).items()}
+    return evaluate(values, int(entry["focal_loss_active"]), config).firing
 
 
 def read_focal_active(engine: Engine) -> FocalActive:
