@@ -260,6 +260,10 @@ def _receiver() -> tuple[ThreadingHTTPServer, str, queue.Queue[tuple[float, dict
     return server, f"http://127.0.0.1:{server.server_address[1]}/", received
 
 
+def _round(value: float) -> float | None:
+    return None if value != value else round(value, 1)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -275,18 +279,28 @@ def main() -> None:
     parser.add_argument("--scrapes", type=int, default=300)
     parser.add_argument("--eval-interval", type=float, default=1.0)
     parser.add_argument("--pages", type=int, default=3)
+    parser.add_argument(
+        "--reuse", action="store_true", help="Reuse the database a --keep run left (no load)."
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the database at the end.")
     args = parser.parse_args()
 
     server = make_url(SERVER_URL)
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DATABASE}"))
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+            conn.execute(text(f"CREATE DATABASE {DATABASE}"))
     engine = create_db_engine(server.set(database=DATABASE).render_as_string(hide_password=False))
-    upgrade(engine)
-    set_config(engine, {"CVN_LOSS_FUNCTION": "focal"}, reason="bench", actor="bench")
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    timings = _load(engine, args.trades, args.predictions, now)
+    if args.reuse:
+        with engine.connect() as conn:
+            now = conn.execute(text("SELECT max(created_at) FROM predictions")).scalar_one()
+        timings = {"load_s": float("nan"), "index_s": float("nan")}
+    else:
+        upgrade(engine)
+        set_config(engine, {"CVN_LOSS_FUNCTION": "focal"}, reason="bench", actor="bench")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        timings = _load(engine, args.trades, args.predictions, now)
     frames, refs = _market(now)
 
     def bars(symbol: str, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
@@ -397,8 +411,9 @@ def main() -> None:
     hook.close()
     http.shutdown()
     engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+    if not args.keep:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
     admin.dispose()
 
     print(
@@ -407,8 +422,8 @@ def main() -> None:
                 "benchmark": "monitoring",
                 "trades": args.trades,
                 "predictions": args.predictions,
-                "load_generate_series_s": round(timings["load_s"], 1),
-                "index_and_analyze_s": round(timings["index_s"], 1),
+                "load_generate_series_s": _round(timings["load_s"]),
+                "index_and_analyze_s": _round(timings["index_s"]),
                 "signals_5_symbols_s_p50": round(ours_s, 3),
                 "signals_naive_pandas_s_p50": round(naive_s, 3),
                 "ratio_naive_over_ours": round(naive_s / ours_s, 1),
