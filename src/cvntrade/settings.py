@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     fees_pct: float = Field(default=0.1, ge=0, le=5)
     slippage_pct: float = Field(default=0.02, ge=0, le=5)
     alias_poll_s: float = Field(default=2.0, gt=0, le=3600)
+    alert_webhook_url: str | None = None  # CVN_ALERT_WEBHOOK_URL: built-in evaluator's webhook
 
     @field_validator("home")
     @classmethod

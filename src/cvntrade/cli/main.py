@@ -22,6 +22,7 @@ from cvntrade.cli import (
     incident_cmd,
     journal_cmd,
     models_cmd,
+    monitor_cmd,
     runbook_cmd,
     trade_cmd,
     train_cmd,
@@ -62,6 +63,8 @@ app.add_typer(gate_cmd.gate_app, name="gate")
 app.command("promote")(gate_cmd.promote_command)
 app.add_typer(runbook_cmd.app, name="runbook")
 app.add_typer(incident_cmd.app, name="incident")
+app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(monitor_cmd.alerts_app, name="alerts")
 
 
 def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:

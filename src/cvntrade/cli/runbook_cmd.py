@@ -39,8 +39,10 @@ def confirm_cmd(
 ) -> None:
     """Step 1: is the alert real? Per-symbol 48 h focal expectancy and trade count.
 
-    `real` with >= 2 negative symbols; `transient` with 0-1, which is logged as a false-positive
-    incident with what to check next. Exit code 0 either way.
+    The verdict comes from the one alert rule (cvntrade.monitoring.alerts): `real` with >= 2
+    negative symbols and focal_loss_active; `transient` with 0-1, which is logged as a
+    false-positive incident with what to check next; `stale` with >= 2 negative symbols but focal
+    not active (config nor served champion). Exit code 0 in every case.
     """
     from cvntrade.runbook import confirm
 
@@ -60,7 +62,8 @@ def confirm_cmd(
     negative = ", ".join(result.negative_symbols) or "none"
     console.print(
         f"verdict: [bold]{result.verdict}[/bold] — {len(result.negative_symbols)} negative "
-        f"symbol(s): {negative}"
+        f"symbol(s): {negative}; focal_loss_active={int(result.focal_loss_active)} "
+        f"(source {result.focal_source})"
     )
     console.print(f"incident: {result.attachment}")
     for step in result.next_steps:

@@ -268,9 +268,13 @@ def live_cmd(
         raise UserInputError("only paper trading is supported: pass --paper")
     setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", strategy))
     if metrics_port is not None:
-        from cvntrade.trading.metrics import serve
+        import dataclasses
 
-        serve(metrics_port)
+        from cvntrade.trading.metrics import EngineMetrics
+
+        metrics = EngineMetrics()
+        metrics.serve(metrics_port)
+        setup = dataclasses.replace(setup, metrics=metrics)
     feed = RecordedExchange.from_file(recorded) if recorded else connect(exchange)
     clock = clock_from(now)
     report = run_live(

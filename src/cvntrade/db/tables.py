@@ -296,6 +296,38 @@ backtest_predictions = Table(
 
 # --- Monitoring (revision 0005) --------------------------------------------------------------
 
+ALERT_STATES = ("pending", "firing", "resolved")
+
+monitor_snapshots = Table(
+    "monitor_snapshots",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("crypto_symbol", String(20), nullable=False),  # '' for global signals
+    Column("signal", String(60), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("data", JsonDocument, nullable=True),
+    Index("ix_monitor_snapshots_signal", "signal", "crypto_symbol", "at"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("alert", String(80), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("labels", JsonDocument, nullable=False),
+    Column("values", JsonDocument, nullable=False),
+    Column("incident_id", AutoId, ForeignKey("incidents.id"), nullable=True),
+    Column("acked_by", String(120), nullable=True),
+    Column("acked_at", DateTime(timezone=False), nullable=True),
+    Column("ack_reason", Text, nullable=True),
+    CheckConstraint(_in("state", ALERT_STATES), name="ck_alert_event_state"),
+    Index("ix_alert_events_fingerprint", "fingerprint", "at"),
+)
+
 
 # --- Hardening (revision 0006) ---------------------------------------------------------------
 

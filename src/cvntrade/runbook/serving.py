@@ -16,11 +16,9 @@ from sqlalchemy import Engine
 from cvntrade.errors import DependencyError, NotFoundError
 from cvntrade.registry import CHAMPION, Registry
 from cvntrade.strategy import model_name
-from cvntrade.trading.persistence import served_versions
+from cvntrade.trading.persistence import live_status
 
 FOCAL = "focal"
-ENGINE_HEARTBEAT_MAX_AGE = dt.timedelta(minutes=15)
-"""Engines whose last heartbeat is older than this are not counted as serving (crashed/gone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +60,10 @@ class Serving:
         return tuple(s.crypto_symbol for s in self.symbols if s.serves_focal)
 
 
-def live_engines(
-    db: Engine, now: dt.datetime, max_age: dt.timedelta = ENGINE_HEARTBEAT_MAX_AGE
-) -> dict[str, list[EngineServing]]:
-    """Symbol → engines that serve it now (not stopped, heartbeat within `max_age`)."""
+def live_engines(db: Engine, now: dt.datetime) -> dict[str, list[EngineServing]]:
+    """Symbol → engines that serve it now (`cvntrade.trading.persistence.live_status`)."""
     by_symbol: dict[str, list[EngineServing]] = {}
-    for row in served_versions(db):
-        if row.mode == "stopped" or now - row.heartbeat_at > max_age:
-            continue
+    for row in live_status(db, now=now):
         by_symbol.setdefault(row.crypto_symbol, []).append(
             EngineServing(
                 row.engine_id, row.model_version, row.model_loss_function, row.heartbeat_at

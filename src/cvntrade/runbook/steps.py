@@ -1,15 +1,18 @@
 """Runbook steps 1 and 2 for `expectancy_negative_focal`: confirm the alert, check the config.
 
 Step 1 (`confirm`) is the runbook's query: mean `realized_pnl_pct` (percent, net of fees) of
-trades of focal-trained models entered in the last 48 h, per symbol. Two or more negative symbols
-make the alert `real`; 0-1 make it `transient`, which is recorded in the incident log as a false
-positive together with what to check next. Step 2 (`check_config`) reads `ftf_config` *and*
-what serves (champions in the registry, live engines' heartbeats, see `cvntrade.runbook.serving`):
-focal configured is `active`; focal no longer configured but still served on some symbols is
-`mismatch` (never an all-clear); neither is `stale` (focal was already rolled back: acknowledge,
-no action); `unverified` when the registry could not be read and the config is not focal. Both
-steps write one audit row, attached to the incident when there is one (see
-`cvntrade.runbook.incidents`).
+trades of focal-trained models entered in the last 48 h, per symbol, judged by the one alert rule
+`cvntrade.monitoring.alerts.evaluate` (>= 2 negative symbols AND focal_loss_active). A firing rule
+makes the alert `real`; 0-1 negative symbols make it `transient`, which is recorded in the
+incident log as a false positive together with what to check next; >= 2 negative symbols while
+focal is not active (neither `ftf_config` nor any served champion) make it `stale`: the alert
+cannot fire now, acknowledge it (audited, no incident change). Step 2 (`check_config`) reads
+`ftf_config` *and* what serves (champions in the registry, live engines' heartbeats, see
+`cvntrade.runbook.serving`): focal configured is `active`; focal no longer configured but still
+served on some symbols is `mismatch` (never an all-clear); neither is `stale` (focal was already
+rolled back: acknowledge, no action); `unverified` when the registry could not be read and the
+config is not focal. Both steps write one audit row, attached to the incident when there is one
+(see `cvntrade.runbook.incidents`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cvntrade.clock import Clock, utc_now
 from cvntrade.config import read_config
 from cvntrade.db.engine import write_transaction
 from cvntrade.errors import UserInputError
+from cvntrade.monitoring.alerts import AlertConfig, evaluate, read_focal_active
 from cvntrade.runbook.incidents import (
     Incident,
     fetch_incident,
@@ -51,7 +55,7 @@ FOCAL = "focal"
 
 @dataclass(frozen=True, slots=True)
 class ConfirmResult:
-    """Runbook step 1: per-symbol 48 h focal expectancy and the verdict `real` or `transient`."""
+    """Runbook step 1: per-symbol 48 h focal expectancy; verdict `real`, `transient` or `stale`."""
 
     verdict: str
     checked_at: dt.datetime
@@ -61,10 +65,12 @@ class ConfirmResult:
     incident_id: int | None
     attachment: str
     next_steps: tuple[str, ...]
+    focal_loss_active: bool = True
+    focal_source: str = "config"
 
     @property
     def real(self) -> bool:
-        """True when the alert is confirmed (>= 2 negative symbols)."""
+        """True when the alert is confirmed (>= 2 negative symbols and focal active)."""
         return self.verdict == "real"
 
 
@@ -168,7 +174,17 @@ def confirm(
         raise UserInputError("a non-empty --actor is required")
     attachment = resolve_attachment(engine, incident_id, alert=ALERT)
     rows, negative = negative_focal_symbols(engine, window=window, clock=clock)
-    verdict = "real" if len(negative) >= MIN_NEGATIVE_SYMBOLS else "transient"
+    state = evaluate(
+        {r.crypto_symbol: r.expectancy_pct for r in rows},
+        read_focal_active(engine, now=clock()),
+        AlertConfig(min_negative_symbols=MIN_NEGATIVE_SYMBOLS, window=window),
+    )
+    if state.firing:
+        verdict = "real"
+    elif len(state.negative_symbols) >= MIN_NEGATIVE_SYMBOLS:
+        verdict = "stale"
+    else:
+        verdict = "transient"
     hours = window.total_seconds() / 3600
     summary = (
         f"{verdict}: {len(negative)} symbol(s) with negative focal expectancy over {hours:g} h"
@@ -183,6 +199,12 @@ def confirm(
     with write_transaction(engine) as conn:
         if verdict == "real":
             next_steps = _real_advice(attached)
+        elif verdict == "stale":
+            next_steps = (
+                "focal_loss_active=0 (ftf_config is not focal and no engine serves a focal "
+                "champion): the alert cannot fire now; acknowledge it, no action",
+                "check `cvntrade runbook check-config` and `cvntrade trade status`",
+            )
         else:
             next_steps = _transient_advice(rows, negative)
             if recent is not None:
@@ -236,6 +258,8 @@ def confirm(
                     "verdict": verdict,
                     "window_hours": hours,
                     "negative_symbols": list(negative),
+                    "focal_loss_active": state.focal_active,
+                    "focal_source": state.focal_source,
                     "symbols": [
                         {
                             "crypto_symbol": r.crypto_symbol,
@@ -256,6 +280,8 @@ def confirm(
         incident_id=attached,
         attachment=explanation,
         next_steps=next_steps,
+        focal_loss_active=state.focal_active,
+        focal_source=state.focal_source,
     )
 
 

@@ -130,6 +130,25 @@ def served_versions(db: Engine, engine_id: str | None = None) -> list[StatusRow]
     return [StatusRow(**dict(row)) for row in rows]
 
 
+ENGINE_HEARTBEAT_MAX_AGE = dt.timedelta(minutes=15)
+"""An engine whose last heartbeat is older than this no longer serves (crashed or gone)."""
+
+
+def live_status(
+    db: Engine, *, now: dt.datetime, max_age: dt.timedelta = ENGINE_HEARTBEAT_MAX_AGE
+) -> list[StatusRow]:
+    """Heartbeat rows of the engines that serve now: not stopped, heartbeat within `max_age`.
+
+    The one definition of "an engine serves" that the alert's `focal_loss_active`, runbook
+    step 2 and `doctor` share (a stopped or long-silent engine's last row is history).
+    """
+    return [
+        row
+        for row in served_versions(db)
+        if row.mode != "stopped" and now - row.heartbeat_at <= max_age
+    ]
+
+
 def checkpoints(db: Engine, engine_id: str) -> dict[str, StatusRow]:
     """The last committed checkpoint of each symbol of engine `engine_id`."""
     return {row.crypto_symbol: row for row in served_versions(db, engine_id)}

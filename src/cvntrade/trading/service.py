@@ -23,7 +23,7 @@ from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
 from cvntrade.market.schema import canonical_ohlcv, interval_ms
 from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
 from cvntrade.strategy import Strategy, model_name, parse_symbol
-from cvntrade.trading import backtest, metrics
+from cvntrade.trading import backtest
 from cvntrade.trading.backtest import BacktestRun
 from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
 from cvntrade.trading.engine import (
@@ -37,8 +37,9 @@ from cvntrade.trading.engine import (
     warmup_start,
 )
 from cvntrade.trading.flags import read_flags
+from cvntrade.trading.metrics import EngineMetrics
 from cvntrade.trading.positions import BookState
-from cvntrade.trading.sinks import BacktestSink, Sink
+from cvntrade.trading.sinks import BacktestSink, ProductionSink, Sink
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class EngineSetup:
     costs: Costs
     poll_s: float
     engine_id: str
+    metrics: EngineMetrics | None = None
 
 
 def default_engine_id(mode: str, strategy: str) -> str:
@@ -112,7 +114,7 @@ def build_engine(setup: EngineSetup, mode: str, sink: Sink | None = None) -> Pap
         costs=setup.costs,
         engine_id=setup.engine_id,
         mode=mode,
-        sink=sink,
+        sink=ProductionSink(setup.db, metrics=setup.metrics) if sink is None else sink,
     )
 
 
@@ -280,8 +282,7 @@ def run_live(
     while max_polls is None or polls < max_polls:
         polls += 1
         engine.cache.check()
-        flags = read_flags(setup.db)
-        metrics.record_flags(flags)
+        flags = engine.sink.flags()
         books: list[SymbolBook] = []
         for symbol in setup.symbols:
             frame = frames.get(symbol)

@@ -26,8 +26,8 @@ from sqlalchemy import Engine
 from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import backtest_predictions, backtest_trades, trade_journal
 from cvntrade.journal.records import Trade
-from cvntrade.trading import metrics
 from cvntrade.trading.flags import TradingFlags, read_flags
+from cvntrade.trading.metrics import EngineMetrics
 from cvntrade.trading.persistence import (
     PredictionRow,
     StatusRow,
@@ -64,6 +64,7 @@ class ProductionSink:
     """Production tables: trade_journal, predictions, engine_status (heartbeat + checkpoint)."""
 
     db: Engine
+    metrics: EngineMetrics | None = None
 
     def write(
         self,
@@ -73,7 +74,8 @@ class ProductionSink:
     ) -> tuple[int, int]:
         """One transaction with trades, predictions and heartbeats; metrics after the commit."""
         counts = write_block(self.db, trades, predictions, status)
-        metrics.record_flush(status, trades)
+        if self.metrics is not None:
+            self.metrics.record_flush(status, trades)
         return counts
 
     def checkpoints(self, engine_id: str) -> dict[str, StatusRow]:
@@ -83,7 +85,8 @@ class ProductionSink:
     def flags(self) -> TradingFlags:
         """The kill switch and halt, as stored (and published as metrics)."""
         flags = read_flags(self.db)
-        metrics.record_flags(flags)
+        if self.metrics is not None:
+            self.metrics.record_flags(flags)
         return flags
 
 

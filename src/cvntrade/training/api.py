@@ -20,10 +20,11 @@ from cvntrade.config.keys import CALIBRATIONS
 from cvntrade.errors import UserInputError
 from cvntrade.features import Dataset
 from cvntrade.market import ParquetStore
+from cvntrade.monitoring.reference import REFERENCE_KEY, build_reference
 from cvntrade.strategy import Strategy, parse_symbol
 from cvntrade.training.booster import CONFIG_LOSS_NAMES, BoosterParams, LossSpec, train_booster
 from cvntrade.training.bundle import ModelBundle
-from cvntrade.training.calibration import calibration_report
+from cvntrade.training.calibration import calibrated_probability, calibration_report
 from cvntrade.training.context import RunContext, iso, lineage_tags
 from cvntrade.training.data import (
     TimeLike,
@@ -328,6 +329,12 @@ def _publication(
             "focal_alpha": loss.alpha,
             "threshold_rule": threshold.rule,
             "dataset_hash": dataset.content_hash,
+            REFERENCE_KEY: build_reference(
+                dataset.features,
+                calibrated_probability(result.oof_margins, result.temperature),
+                binary_labels(dataset)[result.oof_rows],
+                window=(iso(dataset.timestamps[0]), iso(dataset.timestamps[-1])),
+            ),
         },
         extra_artifacts={"walk_forward.json": [asdict(f) for f in result.folds]},
     )

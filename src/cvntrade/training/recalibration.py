@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 
 from cvntrade.errors import NotFoundError, UserInputError
+from cvntrade.monitoring.reference import REFERENCE_KEY, build_reference
 from cvntrade.training.bundle import load_bundle
 from cvntrade.training.calibration import (
     calibrated_probability,
@@ -132,6 +133,12 @@ def recalibrate_champion(ctx: RunContext, *, min_trades: int, recent_days: float
             "threshold_rule": choice.rule,
             "dataset_hash": dataset.content_hash,
             "recalibrated_from": champion.version,
+            REFERENCE_KEY: build_reference(
+                dataset.features,
+                calibrated_probability(margins, temperature),
+                y,
+                window=(data_start, data_end),
+            ),
         },
         extra_artifacts={},
     )

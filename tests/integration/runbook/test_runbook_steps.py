@@ -26,7 +26,12 @@ from cvntrade.runbook.serving import Serving, serving_by_symbol
 from cvntrade.strategy import DEFAULT_STRATEGY, model_name
 
 
+def _focal_configured(engine: Engine) -> None:
+    set_config(engine, {"CVN_LOSS_FUNCTION": "focal"}, reason="focal promoted", actor="setup")
+
+
 def test_confirm_gives_the_runbook_verdict_for_each_drill(engine: Engine) -> None:
+    _focal_configured(engine)
     for scenario, verdict, negative in [
         ("focal-regression", "real", ("BTCUSDC", "ETHUSDC", "SOLUSDC")),
         ("single-symbol", "transient", ("SOLUSDC",)),
@@ -53,13 +58,27 @@ def test_confirm_gives_the_runbook_verdict_for_each_drill(engine: Engine) -> Non
 def test_real_alert_without_incident_records_none_and_says_how_to_open_one(
     engine: Engine,
 ) -> None:
+    _focal_configured(engine)
     run_journal_drill(engine, "focal-regression", actor="drill")
     result = confirm(engine, actor="oncall")
     assert result.real
+    assert (result.focal_loss_active, result.focal_source) == (True, "config")
     assert result.incident_id is None
     assert list_incidents(engine) == []
     assert any("cvntrade incident open" in step for step in result.next_steps)
     assert any("cvntrade runbook rollback" in step for step in result.next_steps)
+
+
+def test_two_negative_symbols_without_focal_active_are_stale_not_real(engine: Engine) -> None:
+    run_journal_drill(engine, "focal-regression", actor="drill")  # config stays binary:logistic
+    result = confirm(engine, actor="oncall")
+    assert result.verdict == "stale"
+    assert not result.real
+    assert result.negative_symbols == ("BTCUSDC", "ETHUSDC", "SOLUSDC")
+    assert (result.focal_loss_active, result.focal_source) == (False, "none")
+    assert list_incidents(engine) == []
+    audit = read_audit(engine, action="runbook.confirm", limit=1)[0]
+    assert (audit.after["verdict"], audit.after["focal_loss_active"]) == ("stale", False)
 
 
 def test_transient_alert_is_logged_as_a_closed_false_positive_with_what_to_check(

@@ -15,7 +15,7 @@ from cvntrade.registry import MlflowRegistry
 from cvntrade.strategy import model_name
 from cvntrade.trading.engine import Costs
 from cvntrade.trading.flags import set_flag
-from cvntrade.trading.metrics import serve
+from cvntrade.trading.metrics import EngineMetrics
 from cvntrade.trading.service import EngineSetup, run_paper
 
 
@@ -39,7 +39,8 @@ def test_replay_publishes_champion_heartbeat_trades_and_switches(
     engine: Engine, registry: MlflowRegistry, loader: Callable[..., BoosterModel], market_dir: Path
 ) -> None:
     port = _free_port()
-    serve(port)
+    metrics = EngineMetrics()
+    metrics.serve(port)
     set_flag(engine, "kill_switch", True, reason="metrics test", actor="t")
     setup = EngineSetup(
         db=engine,
@@ -51,6 +52,7 @@ def test_replay_publishes_champion_heartbeat_trades_and_switches(
         costs=Costs(0.1, 0.02),
         poll_s=3600.0,
         engine_id="metrics-test",
+        metrics=metrics,
     )
     run_paper(setup, data_dir=market_dir, start=TRAIN_END, end=TRAIN_END.replace(day=20))
     samples = _scrape(port)
@@ -66,3 +68,20 @@ def test_replay_publishes_champion_heartbeat_trades_and_switches(
             (("crypto_symbol", symbol), ("engine_id", "metrics-test")),
         )
         assert samples[heartbeat] > 1.7e9
+
+
+def test_two_engines_have_separate_registries() -> None:
+    first, second = EngineMetrics(), EngineMetrics()
+    first.trades.labels("BTCUSDC", "focal").inc()
+    assert (
+        first.registry.get_sample_value(
+            "cvntrade_trades_total", {"crypto_symbol": "BTCUSDC", "model_loss_function": "focal"}
+        )
+        == 1.0
+    )
+    assert (
+        second.registry.get_sample_value(
+            "cvntrade_trades_total", {"crypto_symbol": "BTCUSDC", "model_loss_function": "focal"}
+        )
+        is None
+    )
