@@ -51,9 +51,15 @@ def write_trades(engine: Engine, trades: list[Trade]) -> None:
 
 
 def heartbeat(
-    engine: Engine, symbol: str, loss: str, mode: str = "paper", version: int = 3
+    engine: Engine,
+    symbol: str,
+    loss: str,
+    mode: str = "paper",
+    version: int = 3,
+    at: dt.datetime = NOW,
 ) -> None:
-    row = StatusRow("e1", symbol, STRATEGY, f"m_{symbol}", version, loss, False, mode, NOW)
+    """An engine heartbeat for `symbol` serving a `loss` champion, sent at `at`."""
+    row = StatusRow("e1", symbol, STRATEGY, f"m_{symbol}", version, loss, False, mode, at)
     with write_transaction(engine) as conn:
         _upsert_status(conn, [row])
 

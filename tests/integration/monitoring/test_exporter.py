@@ -73,7 +73,7 @@ def _free_port() -> int:
 
 def test_scrape_during_a_recomputation_serves_the_last_snapshot(engine: Engine) -> None:
     set_config(engine, {"CVN_LOSS_FUNCTION": "focal"}, reason="t", actor="t")
-    heartbeat(engine, "BTCUSDC", "focal")
+    heartbeat(engine, "BTCUSDC", "focal", at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
     run_journal_drill(engine, "focal-regression", actor="drill")
     first = _snapshot(engine)
     second_started, release = threading.Event(), threading.Event()
