@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cvntrade.errors import UserInputError
@@ -102,8 +103,6 @@ def test_import_stores_and_reimport_is_a_no_op(tmp_path: Path) -> None:
 
 def write_klines(path: Path, frame: pd.DataFrame, step_ms: int) -> Path:
     """Write bars as a headerless Binance kline CSV (as data.binance.vision publishes them)."""
-    import pandas as pd
-
     opens = frame["timestamp"].to_numpy().astype("datetime64[ms]").astype(np.int64)
     table = pd.DataFrame(
         {
@@ -129,8 +128,6 @@ DAY = 86_400_000
 
 
 def _monthly_files(tmp_path: Path, months: list[str]) -> list[Path]:
-    import pandas as pd
-
     from cvntrade.market import generate_market
 
     bars = generate_market(
