@@ -17,7 +17,7 @@ from cvntrade.cli.common import (
     open_engine,
     print_json,
 )
-from cvntrade.strategy import DEFAULT_STRATEGY
+from cvntrade.strategy import DEFAULT_STRATEGY, strategy_label
 
 if TYPE_CHECKING:
     from cvntrade.trading.service import EngineSetup
@@ -117,7 +117,7 @@ def replay_cmd(
         symbols,
         strategy,
         interval,
-        engine_id or default_engine_id("replay", strategy, begin, finish),
+        engine_id or default_engine_id("replay", strategy_label(strategy, interval), begin, finish),
     )
     switch = None
     if rollback_at is not None:
@@ -127,7 +127,10 @@ def replay_cmd(
             actor=actor or default_actor(),
             reason="replay rollback rehearsal",
         )
-    total_bars = int((finish - begin).total_seconds() // 3600) * len(setup.symbols)
+    from cvntrade.market import interval_ms
+
+    bar_s = interval_ms(interval) / 1000
+    total_bars = int((finish - begin).total_seconds() // bar_s) * len(setup.symbols)
     with Progress(
         TextColumn("replay"),
         BarColumn(),
@@ -199,7 +202,8 @@ def live_cmd(
 
     if not paper:
         raise UserInputError("only paper trading is supported: pass --paper")
-    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", strategy))
+    label = strategy_label(strategy, interval)
+    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", label))
     if metrics_port is not None:
         from cvntrade.trading.metrics import serve
 
