@@ -166,8 +166,10 @@ def degenerate_labels_message(
         if fits
         else "no barrier of the default grid fits either"
     )
+    skewed = not (balance.rows and MIN_POSITIVE_RATE <= balance.rate <= MAX_POSITIVE_RATE)
+    what = "are (nearly) one class" if skewed else "have too few rows of one class"
     return (
-        f"{symbol} {interval} {strategy.name}: the training labels are (nearly) one class — "
+        f"{symbol} {interval} {strategy.name}: the training labels {what} — "
         f"positive rate {balance.rate:.2%} ({balance.positives} of {balance.rows} rows; needed "
         f"{MIN_POSITIVE_RATE:.0%}-{MAX_POSITIVE_RATE:.0%} and >= {MIN_CLASS_ROWS} rows of each "
         f"class); {hint}. See `cvntrade data label-rates {symbol} --interval {interval}`"

@@ -241,7 +241,6 @@ def _dataset(
         start=as_utc_timestamp(request.start, "--start"),
         end=as_utc_timestamp(request.end, "--end"),
     )
-    refuse_degenerate_labels(store, dataset)
     embargo = _embargo_bars(request, dataset)
     purged_walk_forward(
         as_epoch_ms(dataset.timestamps),
@@ -251,6 +250,7 @@ def _dataset(
         embargo_ms=embargo * interval_ms(dataset.interval),
         min_train=MIN_TRAIN_ROWS,
     )
+    refuse_degenerate_labels(store, dataset)
     return dataset
 
 
