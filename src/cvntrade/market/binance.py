@@ -27,8 +27,10 @@ import pandas as pd
 from cvntrade.errors import UserInputError
 from cvntrade.market.schema import (
     DEFAULT_MAX_GAP_BARS,
+    MONTHLY,
     ValidatedOhlcv,
     interval_ms,
+    month_index,
     timestamps_ms,
     utc_ms,
     validate_ohlcv,
@@ -51,9 +53,10 @@ KLINE_COLUMNS = (
     "ignore",
 )
 FILE_NAME_RE = re.compile(
-    r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|zip)$"
+    r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdwM])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|zip)$"
 )
 MICROSECONDS_ABOVE = 10**14  # ms timestamps stay below this until the year 5138
+MONTH_CHECK_MS = 31 * 86_400_000  # the longest month, for the close_time check of 1M files
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -106,7 +109,7 @@ def read_kline_file(
         symbol, interval = symbol or from_name[0], interval or from_name[1]
     assert symbol is not None and interval is not None
     symbol = parse_symbol(symbol)
-    step = interval_ms(interval)
+    step = MONTH_CHECK_MS if interval == MONTHLY else interval_ms(interval)
     raw = _read_csv(path)
     frame = _to_ohlcv(raw, path, step)
     bars = validate_ohlcv(
@@ -200,21 +203,33 @@ def _first_ms(kline: KlineFile) -> int:
 
 
 def _check_boundaries(ordered: Sequence[KlineFile], interval: str, max_gap_bars: int) -> None:
-    step = interval_ms(interval)
+    monthly = interval == MONTHLY
+    step = 0 if monthly else interval_ms(interval)
     last_ms = int(timestamps_ms(ordered[0].bars.frame)[-1])
     previous = ordered[0]
     for kline in ordered[1:]:
         first = _first_ms(kline)
-        missing = (first - last_ms) // step - 1
+        missing = (
+            _bars_between(last_ms, first, step) if not monthly else _months_between(last_ms, first)
+        )
         if missing > max_gap_bars:
             raise UserInputError(
                 f"{kline.path}: gap of {missing} missing bar(s) after {previous.path} "
-                f"({_iso(last_ms + step)} .. {_iso(first)}) exceeds the tolerance of "
+                f"(last bar {_iso(last_ms)}, next {_iso(first)}) exceeds the tolerance of "
                 f"{max_gap_bars} (gaps are checked on the merged series); nothing was stored"
             )
         end = int(timestamps_ms(kline.bars.frame)[-1])
         if end > last_ms:
             last_ms, previous = end, kline
+
+
+def _bars_between(last_ms: int, first_ms: int, step: int) -> int:
+    return (first_ms - last_ms) // step - 1
+
+
+def _months_between(last_ms: int, first_ms: int) -> int:
+    months = month_index(np.array([last_ms, first_ms], dtype=np.int64))
+    return int(months[1] - months[0]) - 1
 
 
 def _iso(ms: int) -> str:
@@ -245,8 +260,9 @@ def _to_ohlcv(raw: pd.DataFrame, path: Path, step: int) -> pd.DataFrame:
     close_units = _epoch_units(raw["close_time"])
     open_ms = _to_ms(open_units)
     close_ms = _to_ms(close_units)
+    shortest = 28 * 86_400_000 if step == MONTH_CHECK_MS else step  # months: 28-31 days
     bad_close = ~np.isnan(open_ms) & ~np.isnan(close_ms) & (close_ms - open_ms >= step)
-    bad_close |= ~np.isnan(open_ms) & ~np.isnan(close_ms) & (close_ms - open_ms < step - 1000)
+    bad_close |= ~np.isnan(open_ms) & ~np.isnan(close_ms) & (close_ms - open_ms < shortest - 1000)
     if bad_close.any():
         row = int(np.flatnonzero(bad_close)[0]) + 1
         span = (close_ms[row - 1] - open_ms[row - 1]) / 1000

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cvntrade.errors import NotFoundError, UserInputError
-from cvntrade.market.schema import OHLCV_COLUMNS, canonical_ohlcv, empty_ohlcv, interval_ms
+from cvntrade.market.schema import OHLCV_COLUMNS, canonical_ohlcv, check_interval, empty_ohlcv
 
 META_FILE = "_meta.json"
 PART_FILE = "part-0.parquet"
@@ -62,7 +62,7 @@ class ParquetStore:
 
     def dataset_dir(self, symbol: str, interval: str) -> Path:
         """The directory holding one (symbol, interval) series."""
-        interval_ms(interval)
+        check_interval(interval)
         return self.root / f"symbol={symbol}" / f"interval={interval}"
 
     def write(

@@ -148,8 +148,8 @@ def test_monthly_files_with_a_missing_month_fail_the_merged_gap_check(tmp_path: 
     store = ParquetStore(tmp_path / "data")
     with pytest.raises(
         UserInputError,
-        match=rf"^{mar}: gap of 29 missing bar\(s\) after {jan} \(2024-02-01.*exceeds the "
-        r"tolerance of 3",
+        match=rf"^{mar}: gap of 29 missing bar\(s\) after {jan} \(last bar 2024-01-31.*"
+        r"next 2024-03-01.*exceeds the tolerance of 3",
     ):
         import_kline_files(store, [mar, jan], max_gap_bars=3)  # order of the files is irrelevant
     assert store.datasets() == []
@@ -166,3 +166,63 @@ def test_fill_gaps_fills_the_boundaries_between_files(tmp_path: Path) -> None:
     steps = np.diff(bars["timestamp"].to_numpy().astype("datetime64[ms]").astype(np.int64))
     assert (steps == DAY).all() and len(bars) == 31 + 29 + 31
     assert bars["filled"].sum() == 3
+
+
+def _monthly_bars(months: list[str]) -> pd.DataFrame:
+    opens = pd.to_datetime([f"{m}-01" for m in months])
+    price = np.linspace(40_000.0, 60_000.0, len(months))
+    return pd.DataFrame(
+        {
+            "timestamp": opens,
+            "open": price,
+            "high": price * 1.2,
+            "low": price * 0.8,
+            "close": price * 1.05,
+            "volume": 1000.0,
+        }
+    )
+
+
+def _write_monthly(path: Path, frame: pd.DataFrame) -> Path:
+    """1M klines: close_time is the last millisecond of the month, as Binance writes it."""
+    write_klines(path, frame, DAY)
+    table = pd.read_csv(path, header=None)
+    ends = (frame["timestamp"] + pd.DateOffset(months=1)).to_numpy().astype("datetime64[ms]")
+    table[6] = ends.astype(np.int64) - 1
+    table.to_csv(path, header=False, index=False)
+    return path
+
+
+def test_monthly_klines_import_as_1m_interval_with_gaps_counted_in_months(tmp_path: Path) -> None:
+    from cvntrade.features import build_dataset
+
+    first = _write_monthly(
+        tmp_path / "BTCUSDC-1M-2023.csv", _monthly_bars(["2023-10", "2023-11", "2023-12"])
+    )
+    later = _write_monthly(tmp_path / "BTCUSDC-1M-2024.csv", _monthly_bars(["2024-03", "2024-04"]))
+    kline = read_kline_file(first, symbol="BTCUSDC", interval="1M")
+    assert len(kline.bars.frame) == 3 and kline.bars.gaps == ()
+    store = ParquetStore(tmp_path / "data")
+    with pytest.raises(UserInputError, match=r"gap of 2 missing bar\(s\) after"):
+        import_kline_files(store, [first, later], symbol="BTCUSDC", interval="1M", max_gap_bars=1)
+    done = import_kline_files(
+        store, [first, later], symbol="BTCUSDC", interval="1M", max_gap_bars=3, fill_gaps=True
+    )
+    assert [r.filled_bars for r in done] == [2, 0]
+    stored = store.read("BTCUSDC", "1M")
+    assert stored["timestamp"].dt.strftime("%Y-%m").tolist() == [
+        "2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-04",
+    ]  # fmt: skip
+    off = _monthly_bars(["2024-05"]).assign(timestamp=pd.to_datetime(["2024-05-02"]))
+    bad = _write_monthly(tmp_path / "BTCUSDC-1M-2024-05.csv", off)
+    with pytest.raises(UserInputError, match=r"row 1: timestamp .* is not the start of a month"):
+        read_kline_file(bad)
+    with pytest.raises(UserInputError, match=r"1M \(monthly\) bars have no fixed length"):
+        build_dataset(
+            "BTCUSDC",
+            "SL2_TP4_D5",
+            pd.Timestamp("2024-01-01"),
+            pd.Timestamp("2025-01-01"),
+            data_dir=tmp_path / "data",
+            interval="1M",
+        )
