@@ -171,3 +171,16 @@ def test_monthly_kline_files_are_checked_and_filled_as_one_series(
     assert [r["filled_bars"] for r in json.loads(filled.stdout)] == [0, 3, 0]
     shown = cli("data", "show", "BTCUSDC", "--json")
     assert shown.code == 2 and "BTCUSDC has 1d bars; pass --interval 1d" in shown.stderr
+
+
+def test_a_weekday_session_series_validates_with_its_weekend_gaps(env: dict[str, str]) -> None:
+    args = ("--symbols", "EURUSD", "--start", "2024-01-01", "--end", "2024-02-01")
+    assert cli("data", "synth", *args, "--session", "weekdays").code == 0
+    checked = cli("data", "validate", "EURUSD", "--json")
+    assert checked.code == 0, checked.stdout
+    assert json.loads(checked.stdout)[0]["gaps"] == 4  # four weekends in January 2024
+    store = ParquetStore(Path(env["CVN_HOME"]) / "data")
+    bars = store.read("EURUSD", "1h")
+    store.write("GBPUSD", "1h", bars, source="csv")  # same gaps, but not a session series
+    refused = cli("data", "validate", "GBPUSD")
+    assert refused.code == 2 and "exceeds the tolerance of 3" in refused.stderr

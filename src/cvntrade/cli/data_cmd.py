@@ -382,6 +382,16 @@ def _cell(value: object) -> str:
     return text[:16] if len(text) == 19 and text[10] == " " else text  # times to the minute
 
 
+def _tolerated_gap(store: ParquetStore, symbol: str, interval: str, max_gap: int) -> int:
+    """--max-gap, widened to the weekly closure for series generated with `--session weekdays`
+    (their weekend gaps are the point, not a defect)."""
+    from cvntrade.market import interval_ms
+
+    if store.metadata(symbol, interval).get("session") != "weekdays" or interval == "1M":
+        return max_gap
+    return max(max_gap, 2 * 86_400_000 // interval_ms(interval))
+
+
 def _merged_results(klines: list[Any], max_gap: int) -> list[dict[str, Any]]:
     """One result per symbol and interval given in two or more files: the merged series."""
     from cvntrade.errors import CvnError
@@ -462,7 +472,7 @@ def validate_cmd(
                 store.read(info.symbol, info.interval),
                 source=target,
                 interval=info.interval,
-                max_gap_bars=max_gap,
+                max_gap_bars=_tolerated_gap(store, info.symbol, info.interval, max_gap),
             )
             results.append(
                 {
