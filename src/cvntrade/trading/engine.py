@@ -405,6 +405,16 @@ def _ms(value: dt.datetime) -> int:
     return int((value - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
 
 
+WARMUP_TIME_FACTOR = 3
+"""Live trading fetches this many times LOOKBACK_BARS intervals of history: enough for
+LOOKBACK_BARS bars when up to two thirds of the time has no bars (FX weekends: 48 of 168 h)."""
+
+
 def warmup_start(start: dt.datetime, interval: str) -> dt.datetime:
-    """Where to start loading bars so the first traded bar has complete features."""
-    return start - dt.timedelta(milliseconds=interval_ms(interval) * LOOKBACK_BARS)
+    """Where to start fetching bars so the first traded bar can have complete features.
+
+    Only live trading uses it (it must ask the exchange for a time range); replay and training
+    count the warm-up in bars (`cvntrade.features.warmup_first_index`).
+    """
+    lookback_ms = interval_ms(interval) * LOOKBACK_BARS * WARMUP_TIME_FACTOR
+    return start - dt.timedelta(milliseconds=lookback_ms)
