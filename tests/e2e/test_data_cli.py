@@ -161,7 +161,7 @@ def test_user_errors_exit_2(home: Path) -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("synth", "import-binance", "fetch", "list", "show", "validate"):
+    for command in ("synth", "import-binance", "fetch", "list", "show", "validate", "label-rates"):
         outcome = cli(command, "--help")
         assert outcome.code == 0 and "Usage" in outcome.stdout, command
 

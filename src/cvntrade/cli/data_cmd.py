@@ -105,6 +105,12 @@ def synth_cmd(
         "--signal-strength",
         help="Scale of the learnable momentum signal (1: documented market; up to 2.2).",
     ),
+    session: str = typer.Option(
+        "always",
+        "--session",
+        help="always (crypto: 24/7) or weekdays (FX-like: closed Fri 22:00 - Sun 22:00 UTC, "
+        "a 48 h gap every week).",
+    ),
     replace: bool = typer.Option(False, "--replace", help="Delete the stored series first."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
@@ -127,8 +133,10 @@ def synth_cmd(
         seed=seed,
         regime_shift_at=shift,
         signal_strength=signal_strength,
+        session=session,
     )
     meta = {
+        "session": session,
         "generator": "regime-switching-v1",
         "seed": seed,
         "signal_strength": signal_strength,
@@ -142,7 +150,10 @@ def synth_cmd(
     with _progress("storing", len(names)) as advance:
         for name in names:
             checked = validate_ohlcv(
-                market.frames[name], source=f"synthetic {name}", interval=interval
+                market.frames[name],
+                source=f"synthetic {name}",
+                interval=interval,
+                max_gap_bars=len(market.timestamps),  # session closures are wanted gaps
             )
             if replace:
                 store.delete(name, interval)
@@ -308,15 +319,20 @@ def show_cmd(
     """Summary and first/last bars of one series; optionally a plot showing its regime shift."""
     import pandas as pd
 
+    from cvntrade.errors import NotFoundError, UserInputError
     from cvntrade.market import interval_ms
+    from cvntrade.market.store import missing_bars_message
 
     store = _store()
-    frame = store.read(
-        symbol,
-        interval,
-        _time(start, "--start") if start else None,
-        _time(end, "--end") if end else None,
-    )
+    try:
+        frame = store.read(
+            symbol,
+            interval,
+            _time(start, "--start") if start else None,
+            _time(end, "--end") if end else None,
+        )
+    except NotFoundError:
+        raise UserInputError(missing_bars_message(store, symbol, interval)) from None
     meta = store.metadata(symbol, interval)
     shift = meta.get("regime_shift_at")
     summary = {
@@ -333,8 +349,6 @@ def show_cmd(
         from cvntrade.market.plot import plot_series
 
         if frame.empty:
-            from cvntrade.errors import UserInputError
-
             raise UserInputError(f"no {symbol} {interval} bars in that range to plot")
         plot_series(
             frame,
@@ -368,6 +382,45 @@ def _cell(value: object) -> str:
     return text[:16] if len(text) == 19 and text[10] == " " else text  # times to the minute
 
 
+def _tolerated_gap(store: ParquetStore, symbol: str, interval: str, max_gap: int) -> int:
+    """--max-gap, widened to the weekly closure for series generated with `--session weekdays`
+    (their weekend gaps are the point, not a defect)."""
+    from cvntrade.market import interval_ms
+
+    if store.metadata(symbol, interval).get("session") != "weekdays" or interval == "1M":
+        return max_gap
+    return max(max_gap, 2 * 86_400_000 // interval_ms(interval))
+
+
+def _merged_results(klines: list[Any], max_gap: int) -> list[dict[str, Any]]:
+    """One result per symbol and interval given in two or more files: the merged series."""
+    from cvntrade.errors import CvnError
+    from cvntrade.market.binance import merge_files
+
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for kline in klines:
+        groups.setdefault((kline.symbol, kline.interval), []).append(kline)
+    results: list[dict[str, Any]] = []
+    for (symbol, interval), members in groups.items():
+        if len(members) < 2:
+            continue
+        target = f"{symbol} {interval} ({len(members)} files merged)"
+        try:
+            shares = merge_files(members, max_gap_bars=max_gap, fill_gaps=False)
+            results.append(
+                {
+                    "target": target,
+                    "ok": True,
+                    "rows": sum(len(b.frame) for b in shares),
+                    "gaps": sum(len(b.gaps) for b in shares),
+                    "problem": None,
+                }
+            )
+        except CvnError as exc:
+            results.append({"target": target, "ok": False, "problem": str(exc)})
+    return results
+
+
 @app.command("validate")
 def validate_cmd(
     symbols: list[str] = typer.Argument(None, help="Stored symbols to check (default: all)."),
@@ -380,14 +433,18 @@ def validate_cmd(
     """Re-check stored series (or kline files) against every schema rule; exit 2 on a problem.
 
     Gaps within --max-gap are listed but pass. Problems name the series or file and the rows.
+    Several files of one symbol and interval are also checked as one merged series, so a
+    missing month between monthly files is a gap like any other.
     """
     from cvntrade.errors import CvnError, UserInputError
     from cvntrade.market import read_kline_file, validate_ohlcv
 
     results: list[dict[str, Any]] = []
+    klines = []
     for path in files or []:
         try:
             kline = read_kline_file(path, max_gap_bars=max_gap)
+            klines.append(kline)
             results.append(
                 {
                     "target": str(path),
@@ -399,6 +456,7 @@ def validate_cmd(
             )
         except CvnError as exc:
             results.append({"target": str(path), "ok": False, "problem": str(exc)})
+    results += _merged_results(klines, max_gap)
     store = _store()
     wanted = set(symbols or [])
     infos = [i for i in store.datasets() if not wanted or i.symbol in wanted]
@@ -414,7 +472,7 @@ def validate_cmd(
                 store.read(info.symbol, info.interval),
                 source=target,
                 interval=info.interval,
-                max_gap_bars=max_gap,
+                max_gap_bars=_tolerated_gap(store, info.symbol, info.interval, max_gap),
             )
             results.append(
                 {
@@ -440,3 +498,12 @@ def validate_cmd(
             f"{len(failed)} of {len(results)} invalid: "
             + "; ".join(str(r["problem"]) for r in failed)
         )
+
+
+def _register_label_rates() -> None:
+    from cvntrade.cli.data_rates_cmd import label_rates_cmd
+
+    app.command("label-rates")(label_rates_cmd)
+
+
+_register_label_rates()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cvntrade.gate.sweep import SweepProgress
 
 CRITERIA_HELP = "Gate criteria YAML (default: the built-in gate_criteria.yaml, see docs/gate.md)."
+INTERVAL_HELP = "Bar interval of the stored data and the models (15m, 1h, 4h, 1d, 1w, ...)."
 SWEEP_KEY_HELP = "Judge this sweep (default: the latest sweep of the symbol and strategy)."
 
 
@@ -33,6 +34,7 @@ def sweep_command(
     strategy: str = typer.Option(
         DEFAULT_STRATEGY, "--strategy", help="Triple-barrier strategy SL<stop%>_TP<take%>_H<hours>."
     ),
+    interval: str = typer.Option("1h", "--interval", help=INTERVAL_HELP),
     gammas: str = typer.Option("0.5,1,2", "--gammas", help="Focal gammas (>= 0), comma-separated."),
     alphas: str = typer.Option(
         "0.25,0.5,0.75", "--alphas", help="Focal alphas in (0, 1), comma-separated."
@@ -76,6 +78,7 @@ def sweep_command(
         params=replace(SWEEP_PARAMS, rounds=rounds, seed=seed, nthread=threads),
         start=start,
         end=end,
+        interval=interval,
     )
     runner = make_runner(workers, scheduler)
     engine = open_engine()
@@ -105,6 +108,7 @@ gate_app = typer.Typer(
 def check_command(
     symbol: str = typer.Option(..., "--symbol", help="Symbol whose sweep to judge, e.g. BTCUSDC."),
     strategy: str = typer.Option(DEFAULT_STRATEGY, "--strategy", help="Triple-barrier strategy."),
+    interval: str = typer.Option("1h", "--interval", help=INTERVAL_HELP),
     criteria: Path | None = typer.Option(None, "--criteria", help=CRITERIA_HELP),
     sweep_key: str | None = typer.Option(None, "--sweep-key", help=SWEEP_KEY_HELP),
     gamma: float | None = typer.Option(None, "--gamma", help="Judge only this cell's gamma."),
@@ -115,7 +119,7 @@ def check_command(
     from cvntrade.errors import UserInputError
     from cvntrade.gate import check_gate, focal_cell
     from cvntrade.gate.report import candidates_table, verdict_table
-    from cvntrade.strategy import Strategy, parse_symbol
+    from cvntrade.strategy import parse_symbol, strategy_label
 
     loaded = _criteria(criteria)
     if (gamma is None) != (alpha is None):
@@ -126,7 +130,7 @@ def check_command(
         verdict = check_gate(
             engine,
             parse_symbol(symbol),
-            Strategy.parse(strategy).name,
+            strategy_label(strategy, interval),
             loaded,
             sweep_key=sweep_key,
             cell=cell,
@@ -146,6 +150,7 @@ def check_command(
 def promote_command(
     symbol: str = typer.Option(..., "--symbol", help="Symbol to promote, e.g. BTCUSDC."),
     strategy: str = typer.Option(DEFAULT_STRATEGY, "--strategy", help="Triple-barrier strategy."),
+    interval: str = typer.Option("1h", "--interval", help=INTERVAL_HELP),
     loss: str = typer.Option(..., "--loss", help="focal (needs the gate) or binary (baseline)."),
     gamma: float | None = typer.Option(
         None, "--gamma", help="Focal gamma (default: the gate's best cell)."
@@ -188,6 +193,7 @@ def promote_command(
                 criteria=loaded,
                 sweep_key=sweep_key,
                 progress=progress,
+                interval=interval,
             )
     finally:
         engine.dispose()

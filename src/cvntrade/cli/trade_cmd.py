@@ -19,7 +19,7 @@ from cvntrade.cli.common import (
     open_engine,
     print_json,
 )
-from cvntrade.strategy import DEFAULT_STRATEGY
+from cvntrade.strategy import DEFAULT_STRATEGY, strategy_label
 
 if TYPE_CHECKING:
     from cvntrade.trading.service import EngineSetup
@@ -194,7 +194,12 @@ def paper_cmd(
     from cvntrade.trading.service import default_engine_id, rollback_switch, run_paper
 
     begin, finish = parse_utc(start, field="--from"), parse_utc(end, field="--to")
-    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("paper", strategy))
+    setup = _setup(
+        symbols,
+        strategy,
+        interval,
+        engine_id or default_engine_id("paper", strategy_label(strategy, interval)),
+    )
     switch = None
     if rollback_at is not None:
         switch = rollback_switch(
@@ -266,7 +271,8 @@ def live_cmd(
 
     if not paper:
         raise UserInputError("only paper trading is supported: pass --paper")
-    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", strategy))
+    label = strategy_label(strategy, interval)
+    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("live", label))
     if metrics_port is not None:
         import dataclasses
 

@@ -36,7 +36,12 @@ SUMMARY_METRICS = (
 def train_command(
     symbol: str = typer.Option(..., "--symbol", help="Symbol to train, e.g. BTCUSDC."),
     strategy: str = typer.Option(
-        DEFAULT_STRATEGY, "--strategy", help="Triple-barrier strategy SL<stop%>_TP<take%>_H<hours>."
+        DEFAULT_STRATEGY,
+        "--strategy",
+        help="Triple-barrier strategy SL<stop%>_TP<take%>_H<hours> (or _D<days>).",
+    ),
+    interval: str = typer.Option(
+        "1h", "--interval", help="Bar interval of the stored data (15m, 1h, 4h, 1d, 1w, ...)."
     ),
     loss: str | None = typer.Option(
         None,
@@ -83,7 +88,9 @@ def train_command(
     Loss, focal gamma/alpha and calibration default to ftf_config, so a runbook flip of
     CVN_LOSS_FUNCTION applies to the next run. The new version gets lineage tags
     (loss_function, focal_gamma, focal_alpha, calibration, temperature, dataset_hash, git_sha,
-    config_version); the champion alias moves only for a model's first version.
+    config_version); the champion alias moves only for a model's first version, and never
+    when a validation fold holds one class only. Labels that are (nearly) one class stop the
+    run (exit 2) with the positive rate and barriers that fit (see `data label-rates`).
     """
     from cvntrade.errors import UserInputError
     from cvntrade.training.api import run_training
@@ -113,6 +120,7 @@ def train_command(
                 scheme="rolling" if scheme == "rolling" else "expanding",
                 embargo_bars=embargo_bars,
                 recent_days=recent_days,
+                interval=interval,
                 actor=default_actor(),
             )
     finally:
@@ -153,6 +161,23 @@ def _fmt(value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.4f}"
 
 
+UNDEFINED_WHEN_ONE_CLASS = frozenset({"auc", "log_loss", "brier", "ece_hold", "f1_buy"})
+
+
+def _cell(metrics: dict[str, float], name: str) -> str:
+    """A metric for the table; `undefined` for classification metrics of a one-class block."""
+    if name in UNDEFINED_WHEN_ONE_CLASS and metrics.get("positive_rate") in (0.0, 1.0):
+        return "undefined"
+    return _fmt(metrics.get(name))
+
+
+def dropped_text(dropped: dict[str, int]) -> str:
+    """`dropped 120 bars: 96 warm_up, 20 gap, 4 horizon` (reasons with a count only)."""
+    total = sum(dropped.values())
+    parts = [f"{n} {reason}" for reason, n in dropped.items() if n]
+    return f"dropped {total} bar(s)" + (f": {', '.join(parts)}" if parts else "")
+
+
 def _print_summary(result: TrainingResult) -> None:
     loss = result.loss_function
     if result.focal_gamma is not None:
@@ -172,16 +197,22 @@ def _print_summary(result: TrainingResult) -> None:
     for name in SUMMARY_METRICS:
         table.add_row(
             name,
-            *(_fmt(fold.get(name)) for fold in result.fold_metrics),
-            _fmt(result.metrics.get(name)),
+            *(_cell(fold, name) for fold in result.fold_metrics),
+            _cell(result.metrics, name),
         )
     console.print(table)
-    champion = (
-        "this version is now the champion (first version of the model)"
-        if result.became_champion
-        else f"champion stays at version {result.champion_version}"
-    )
+    if result.became_champion:
+        champion = "this version is now the champion (first version of the model)"
+    elif result.champion_version is None:
+        champion = (
+            f"NOT made champion: fold(s) {', '.join(map(str, result.degenerate_folds))} have one "
+            "class only, so the validation is undefined; promote it explicitly if you trust it"
+        )
+    else:
+        champion = f"champion stays at version {result.champion_version}"
     console.print(
-        f"rows {result.n_rows} ({result.data_start} .. {result.data_end}), dataset "
-        f"{result.dataset_hash[:12]}, run {result.run_id}, {result.duration_s:.1f} s; {champion}"
+        f"rows {result.n_rows} ({result.data_start} .. {result.data_end}, {result.interval} "
+        f"bars; {dropped_text(result.dropped)}), dataset {result.dataset_hash[:12]}, run "
+        f"{result.run_id}, {result.duration_s:.1f} s; {champion}",
+        highlight=False,
     )

@@ -1,9 +1,11 @@
 """Training datasets: features and triple-barrier labels of one symbol and strategy, with lineage.
 
 A row is a signal bar `t` (identified by its open time) with `start <= t < end`. It is kept when
-its features are complete, i.e. `LOOKBACK_BARS` contiguous bars end at `t` (history before
-`start` is read for this warm-up), when `horizon_bars` contiguous bars follow it before `end`
-(the trailing, unlabelable bars are dropped), and when it is a real bar (not forward-filled).
+the bar is usable by the rule of `cvntrade.features.gaps` (the one the trading engine applies:
+`LOOKBACK_BARS` contiguous bars end at `t`, counted in bars, history before `start` is read for
+this warm-up; a real bar, not forward-filled; finite features) and when `horizon_bars`
+contiguous bars follow it before `end` (the trailing, unlabelable bars are dropped).
+`Dataset.dropped` counts the bars of the range left out, per reason (`gaps.DROP_REASONS`).
 Labels never use bars at or after `end`. `label_end` is when the label became known (close of
 the exit bar), for purging in walk-forward splits; in the dataset's labels `exit_index` counts
 bars from the signal bar to the exit bar (1 .. horizon_bars). The content hash covers every value
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +26,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from cvntrade.errors import UserInputError
+from cvntrade.features.gaps import (
+    contiguous_runs,
+    drop_reasons,
+    usable_bars,
+    warmup_first_index,
+)
 from cvntrade.features.labels import TripleBarrierLabels, triple_barrier
-from cvntrade.features.technical import FEATURE_NAMES, LOOKBACK_BARS, compute_features
+from cvntrade.features.technical import FEATURE_NAMES, compute_features
 from cvntrade.market.schema import interval_ms, timestamps_ms, utc_ms
 from cvntrade.market.store import ParquetStore
 from cvntrade.strategy import Strategy, parse_symbol
@@ -45,19 +54,31 @@ class Dataset:
     labels: TripleBarrierLabels
     label_end: npt.NDArray[np.datetime64]
     content_hash: str
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    """Bars of the range that are not rows, per reason (see `cvntrade.features.gaps`)."""
 
     def __len__(self) -> int:
         return len(self.timestamps)
 
 
 def horizon_bars_for(strategy: Strategy, interval: str) -> int:
-    """The strategy's horizon in bars of `interval` (it must be a whole number of bars)."""
+    """The strategy's horizon in bars of `interval` (it must be a whole number of bars).
+
+    `H<hours>` and `D<days>` horizons work on any interval that divides them: `SL0.5_TP1_H4`
+    on 15m, 1h or 4h bars, `SL2_TP4_D5` on 1d bars (5 bars), `SL4_TP8_D28` on 1w bars.
+    """
     horizon_ms = strategy.horizon_hours * 3_600_000
     step = interval_ms(interval)
     if horizon_ms % step:
+        hours = step // 3_600_000
+        days = max(1, hours // 24)
+        example = (
+            f"D{days * 5}" if hours >= 24 else f"H{max(1, hours) * 4}"
+        )  # five daily bars, or four bars of the interval
         raise UserInputError(
             f"strategy {strategy.name}: a {strategy.horizon_hours} h horizon is not a whole "
-            f"number of {interval} bars"
+            f"number of {interval} bars; use a horizon that is a multiple of {interval}, e.g. "
+            f"SL{strategy.stop_pct:g}_TP{strategy.take_pct:g}_{example}"
         )
     return horizon_ms // step
 
@@ -74,8 +95,9 @@ def build_dataset(
     """Read bars from the store under `data_dir` and build the dataset for `[start, end)`."""
     symbol = parse_symbol(symbol)
     strategy = strategy if isinstance(strategy, Strategy) else Strategy.parse(strategy)
-    warmup = pd.Timedelta(milliseconds=interval_ms(interval) * LOOKBACK_BARS)
-    bars = ParquetStore(data_dir).read(symbol, interval, pd.Timestamp(start) - warmup, end)
+    bars = ParquetStore(data_dir).read(symbol, interval, None, end)
+    first = warmup_first_index(timestamps_ms(bars), utc_ms(start))
+    bars = bars.iloc[first:].reset_index(drop=True)
     return dataset_from_bars(
         bars, symbol=symbol, strategy=strategy, interval=interval, start=start, end=end
     )
@@ -106,17 +128,18 @@ def dataset_from_bars(
         horizon,
     )
     ms = timestamps_ms(bars)
-    since_break, until_break = _contiguous_runs(ms, step)
+    filled = bars["filled"].to_numpy(bool)
+    values = features.to_numpy()
+    _, until_break = contiguous_runs(ms, step)
+    in_range = np.ones(len(ms), dtype=bool) if start is None else ms >= utc_ms(start)
     keep = (
-        labels.labelable
-        & (since_break >= LOOKBACK_BARS)
+        in_range
+        & labels.labelable
+        & usable_bars(ms, filled, values, step)
         & (until_break >= horizon)
-        & ~bars["filled"].to_numpy(bool)
-        & np.isfinite(features.to_numpy()).all(axis=1)
     )
-    if start is not None:
-        keep &= ms >= utc_ms(start)
     rows = np.flatnonzero(keep)
+    dropped = drop_reasons(ms, filled, values, step, horizon, in_range & ~keep)
     kept_labels = TripleBarrierLabels(
         label=labels.label[rows],
         exit_index=labels.exit_index[rows] - rows,
@@ -139,23 +162,8 @@ def dataset_from_bars(
         labels=kept_labels,
         label_end=label_end.astype("datetime64[ms]"),
         content_hash=content_hash,
+        dropped=dropped,
     )
-
-
-def _contiguous_runs(
-    ms: npt.NDArray[np.int64], step: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per bar: contiguous bars ending here (itself included), and contiguous bars after it."""
-    n = len(ms)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    breaks = np.concatenate(([True], np.diff(ms) != step))
-    run_start = np.maximum.accumulate(np.where(breaks, np.arange(n), 0))
-    ends = np.concatenate((np.flatnonzero(breaks)[1:] - 1, [n - 1]))
-    run_end = ends[np.cumsum(breaks) - 1]
-    index = np.arange(n, dtype=np.int64)
-    return index - run_start + 1, run_end - index
 
 
 def _content_hash(

@@ -44,7 +44,7 @@ from cvntrade.market import ParquetStore
 from cvntrade.registry import CHAMPION, MlflowRegistry, set_alias
 from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 from cvntrade.registry.service import SEARCH_DEPTH
-from cvntrade.strategy import Strategy, model_name, parse_symbol
+from cvntrade.strategy import Strategy, model_name, parse_symbol, strategy_label
 from cvntrade.training.data import as_utc_timestamp, load_dataset
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ def promote(
     settings: Settings | None = None,
     progress: ProgressCallback | None = None,
     clock: Clock = utc_now,
+    interval: str = "1h",
 ) -> PromotionResult:
     """Promote the gate's winner (or the binary baseline) to champion; module docstring."""
     from cvntrade.settings import get_settings
@@ -109,7 +110,7 @@ def promote(
     settings = settings or get_settings()
     symbol, parsed = parse_symbol(symbol), Strategy.parse(strategy)
     cell = _requested_cell(loss, gamma, alpha, force, reason)
-    sweep = load_sweep(engine, symbol, parsed.name, sweep_key)
+    sweep = load_sweep(engine, symbol, strategy_label(parsed, interval), sweep_key)
     verdict: GateVerdict | None = None
     gate = "baseline"
     if cell is None or not cell.is_baseline:
@@ -133,7 +134,12 @@ def promote(
     uri = tracking_uri or settings.effective_tracking_uri
     registry = MlflowRegistry(uri)
     config = SweepTracker(uri, settings.home).load_config(symbol, parsed.name, sweep.sweep_key)
-    name = model_name(symbol, parsed)
+    if config.interval != interval:
+        raise UserInputError(
+            f"sweep {sweep.sweep_key} of {symbol} ran on {config.interval} bars; pass "
+            f"--interval {config.interval}"
+        )
+    name = model_name(symbol, parsed, interval=interval)
     old = _champion(registry, name)
     existing = _matching_version(registry, name, config, cell)
     if existing is None:

@@ -30,10 +30,15 @@ from cvntrade.gate.runners import CellRunner, make_runner
 from cvntrade.gate.tracking import SweepTracker
 from cvntrade.gate.worker import CellJob
 from cvntrade.market import ParquetStore, interval_ms
-from cvntrade.strategy import DEFAULT_STRATEGY, Strategy, parse_symbol
+from cvntrade.strategy import DEFAULT_STRATEGY, Strategy, parse_symbol, strategy_label
 from cvntrade.training.booster import BoosterParams
 from cvntrade.training.context import iso
-from cvntrade.training.data import TimeLike, as_utc_timestamp, load_dataset
+from cvntrade.training.data import (
+    TimeLike,
+    as_utc_timestamp,
+    load_dataset,
+    refuse_degenerate_labels,
+)
 from cvntrade.training.evaluation import MIN_TRAIN_ROWS
 from cvntrade.training.simulation import DEFAULT_MIN_TRADES, break_even_probability
 from cvntrade.training.walk_forward import Scheme, as_epoch_ms, purged_walk_forward
@@ -138,7 +143,7 @@ def run_sweep(
     runner = runner or make_runner(None, None)
     plan = _plan(engine, request, store or ParquetStore(settings.home / "data"), settings)
     tracker = SweepTracker(tracking_uri or settings.effective_tracking_uri, settings.home)
-    done = {s: stored_cells(engine, c.key, s, plan.strategy.name) for s, c in plan.configs.items()}
+    done = {s: stored_cells(engine, c.key, s, plan.label) for s, c in plan.configs.items()}
     jobs = [
         _job(config, symbol, cell, plan.strategy)
         for symbol, config in plan.configs.items()
@@ -159,9 +164,7 @@ def run_sweep(
         for outcome in runner.run(jobs, needed):
             symbol = outcome.job.symbol
             run_id = tracker.log_cell(parents[symbol], plan.configs[symbol], outcome)
-            save_cell(
-                engine, outcome, strategy=plan.strategy.name, mlflow_run_id=run_id, clock=clock
-            )
+            save_cell(engine, outcome, strategy=plan.label, mlflow_run_id=run_id, clock=clock)
             trained[symbol] += 1
             finished += 1
             cell_seconds += outcome.duration_s
@@ -177,7 +180,7 @@ def run_sweep(
     swept = tuple(
         SymbolSweep(
             config=config,
-            results=load_sweep(engine, symbol, plan.strategy.name, config.key),
+            results=load_sweep(engine, symbol, plan.label, config.key),
             trained=trained[symbol],
             skipped=len(done[symbol]),
             mlflow_run_id=parents[symbol],
@@ -195,6 +198,8 @@ class _Plan:
     cells: tuple[Cell, ...]
     datasets: dict[str, Dataset]
     configs: dict[str, SweepConfig]
+    label: str
+    """The strategy as stored in sweep_results: its name, plus `_<interval>` unless 1h."""
 
 
 def _plan(engine: Engine, request: SweepRequest, store: ParquetStore, settings: Settings) -> _Plan:
@@ -214,7 +219,7 @@ def _plan(engine: Engine, request: SweepRequest, store: ParquetStore, settings: 
     calibration = resolve_calibration(read_config(engine).env, request.calibration)
     datasets = {s: _dataset(store, s, strategy, request) for s in symbols}
     configs = {s: _config(request, strategy, calibration, datasets[s], settings) for s in symbols}
-    return _Plan(strategy, cells, datasets, configs)
+    return _Plan(strategy, cells, datasets, configs, strategy_label(strategy, request.interval))
 
 
 def _symbols(symbols: Sequence[str]) -> tuple[str, ...]:
@@ -245,6 +250,7 @@ def _dataset(
         embargo_ms=embargo * interval_ms(dataset.interval),
         min_train=MIN_TRAIN_ROWS,
     )
+    refuse_degenerate_labels(store, dataset)
     return dataset
 
 

@@ -10,7 +10,10 @@ without trades counts as 0, since not trading earns nothing), a cell passes when
 * `f1_buy_uplift`: the mean over folds of F1_BUY(focal) - F1_BUY(baseline) is
   `>= min_f1_buy_uplift`;
 * `ece_hold`: the focal cell's overall out-of-fold ECE_HOLD is `<= max_ece_hold`;
-* `trades_per_fold`: the focal cell simulates `>= min_trades_per_fold` trades in every fold.
+* `trades_per_fold`: the focal cell simulates `>= min_trades_per_fold` trades in every fold;
+* `two_class_folds`: every fold's test block holds both classes (positive rate strictly between
+  0 and 1; always required): on a one-class block AUC is undefined and log loss, Brier and ECE
+  are trivially near 0, so the fold cannot vouch for anything.
 
 Thresholds are compared with a slack of 1e-9 (floating-point rounding). The verdict's cell is
 the passing cell with the highest mean uplift (ties: by name); when none passes, the cell
@@ -209,6 +212,7 @@ def _judge(criteria: GateCriteria, baseline: CellResults, focal: CellResults) ->
             f"fewest {_zero_if_nan(trades[fewest]):.0f} (fold {base_numbers[fewest]})",
             all(_zero_if_nan(t) >= criteria.min_trades_per_fold for t in trades),
         ),
+        _two_class_folds(focal, base_numbers),
     )
     return CellVerdict(
         cell=focal.cell.name,
@@ -217,6 +221,21 @@ def _judge(criteria: GateCriteria, baseline: CellResults, focal: CellResults) ->
         criteria=results,
         mean_uplift_pct=sum(uplift) / n,
         winning_folds=wins,
+    )
+
+
+def _two_class_folds(focal: CellResults, numbers: list[int]) -> CriterionResult:
+    """Every fold's test block has both classes (a missing positive rate is not held against
+    the cell: sweeps stored before it was recorded)."""
+    rates = focal.fold_values("positive_rate")
+    one_class = [numbers[k] for k, rate in enumerate(rates) if rate in (0.0, 1.0)]
+    return CriterionResult(
+        "two_class_folds",
+        "every fold's test block has both classes",
+        "all folds"
+        if not one_class
+        else f"one class only in fold(s) {', '.join(map(str, one_class))}",
+        not one_class,
     )
 
 

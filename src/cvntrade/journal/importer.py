@@ -20,7 +20,7 @@ from cvntrade.db.engine import write_transaction
 from cvntrade.errors import UserInputError
 from cvntrade.journal.records import EXIT_REASONS, LOSS_FUNCTIONS, SIDES, Trade
 from cvntrade.journal.repository import existing_trades, insert_trades
-from cvntrade.strategy import Strategy, parse_symbol
+from cvntrade.strategy import parse_strategy_label, parse_symbol, strategy_label
 
 REQUIRED_COLUMNS = (
     "trade_id",
@@ -143,7 +143,7 @@ def _parse_row(record: dict[str, object]) -> Trade:
     symbol = _text(record, "crypto_symbol")
     try:
         parse_symbol(symbol)
-        strategy = Strategy.parse(_text(record, "strategy")).name
+        strategy = strategy_label(*parse_strategy_label(_text(record, "strategy")))
     except UserInputError as exc:
         raise ValueError(str(exc)) from None
     loss = _choice(record, "model_loss_function", LOSS_FUNCTIONS)

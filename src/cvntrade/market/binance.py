@@ -6,6 +6,11 @@ since the epoch, or microseconds in files from 2025 on; both are accepted, value
 Symbol and interval come from the published file name (`BTCUSDC-1h-2024-01.csv`,
 `BTCUSDC-1h-2024-01-15.csv`, `.zip`) unless given. Every file is validated before anything is
 stored, and a failure in any file stores nothing.
+
+Gap rules apply to the *merged* series: the files of one symbol and interval are put end to
+end (in time order; where two overlap, the later-starting file's bars win) and a gap between
+two files counts like a gap inside one — monthly files with a missing month between them fail
+`--max-gap 3`, and `--fill-gaps` fills the boundaries between files too.
 """
 
 from __future__ import annotations
@@ -20,7 +25,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from cvntrade.errors import UserInputError
-from cvntrade.market.schema import DEFAULT_MAX_GAP_BARS, ValidatedOhlcv, interval_ms, validate_ohlcv
+from cvntrade.market.schema import (
+    DEFAULT_MAX_GAP_BARS,
+    MONTHLY,
+    ValidatedOhlcv,
+    interval_ms,
+    month_index,
+    timestamps_ms,
+    utc_ms,
+    validate_ohlcv,
+)
 from cvntrade.market.store import ParquetStore, WriteResult
 from cvntrade.strategy import parse_symbol
 
@@ -39,9 +53,10 @@ KLINE_COLUMNS = (
     "ignore",
 )
 FILE_NAME_RE = re.compile(
-    r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdw])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|zip)$"
+    r"^(?P<symbol>[A-Z0-9]+)-(?P<interval>\d+[smhdwM])-\d{4}-\d{2}(?:-\d{2})?\.(?:csv|zip)$"
 )
 MICROSECONDS_ABOVE = 10**14  # ms timestamps stay below this until the year 5138
+MONTH_CHECK_MS = 31 * 86_400_000  # the longest month, for the close_time check of 1M files
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -94,7 +109,7 @@ def read_kline_file(
         symbol, interval = symbol or from_name[0], interval or from_name[1]
     assert symbol is not None and interval is not None
     symbol = parse_symbol(symbol)
-    step = interval_ms(interval)
+    step = MONTH_CHECK_MS if interval == MONTHLY else interval_ms(interval)
     raw = _read_csv(path)
     frame = _to_ohlcv(raw, path, step)
     bars = validate_ohlcv(
@@ -125,28 +140,100 @@ def import_kline_files(
                 symbol=symbol,
                 interval=interval,
                 max_gap_bars=max_gap_bars,
-                fill_gaps=fill_gaps,
             )
         )
         if on_file:
             on_file(path)
+    merged = merge_files(parsed, max_gap_bars=max_gap_bars, fill_gaps=fill_gaps)
     results = []
-    for kline in parsed:
-        write = store.write(kline.symbol, kline.interval, kline.bars.frame, source="binance-csv")
+    for kline, bars in zip(parsed, merged, strict=True):
+        write = store.write(kline.symbol, kline.interval, bars.frame, source="binance-csv")
         results.append(
             ImportedFile(
                 kline.path,
                 kline.symbol,
                 kline.interval,
                 len(kline.bars.frame),
-                len(kline.bars.gaps),
-                kline.bars.filled_bars,
+                len(bars.gaps),
+                bars.filled_bars,
                 write,
             )
         )
         if on_file:
             on_file(kline.path)
     return results
+
+
+def merge_files(
+    klines: Sequence[KlineFile], *, max_gap_bars: int, fill_gaps: bool
+) -> list[ValidatedOhlcv]:
+    """Check (and fill) gaps on the merged series of each symbol and interval; per file, its
+    share of the merged series: its bars from its first bar up to the next file's first bar,
+    with the gap after it (and its filled bars) counted there. Raises `UserInputError` naming
+    the two files around a gap longer than `max_gap_bars`; nothing is stored then."""
+    out: list[ValidatedOhlcv | None] = [None] * len(klines)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for index, kline in enumerate(klines):
+        groups.setdefault((kline.symbol, kline.interval), []).append(index)
+    for (symbol, interval), members in groups.items():
+        order = sorted(members, key=lambda i: int(_first_ms(klines[i])))
+        _check_boundaries([klines[i] for i in order], interval, max_gap_bars)
+        frame = pd.concat([klines[i].bars.frame for i in order], ignore_index=True)
+        frame = frame.drop_duplicates("timestamp", keep="last").sort_values("timestamp")
+        series = validate_ohlcv(
+            frame,
+            source=f"{symbol} {interval} ({len(order)} file(s) merged)",
+            interval=interval,
+            max_gap_bars=max_gap_bars,
+            fill_gaps=fill_gaps,
+        )
+        ms = timestamps_ms(series.frame)
+        starts = [_first_ms(klines[i]) for i in order] + [np.iinfo(np.int64).max]
+        for position, index in enumerate(order):
+            low, high = starts[position], starts[position + 1]
+            share = series.frame[(ms >= low) & (ms < high)].reset_index(drop=True)
+            gaps = tuple(g for g in series.gaps if low <= utc_ms(g.first_missing) < high)
+            filled = int(share["filled"].sum()) if fill_gaps else 0
+            out[index] = ValidatedOhlcv(frame=share, gaps=gaps, filled_bars=filled)
+    return [bars for bars in out if bars is not None]
+
+
+def _first_ms(kline: KlineFile) -> int:
+    return int(timestamps_ms(kline.bars.frame)[0])
+
+
+def _check_boundaries(ordered: Sequence[KlineFile], interval: str, max_gap_bars: int) -> None:
+    monthly = interval == MONTHLY
+    step = 0 if monthly else interval_ms(interval)
+    last_ms = int(timestamps_ms(ordered[0].bars.frame)[-1])
+    previous = ordered[0]
+    for kline in ordered[1:]:
+        first = _first_ms(kline)
+        missing = (
+            _bars_between(last_ms, first, step) if not monthly else _months_between(last_ms, first)
+        )
+        if missing > max_gap_bars:
+            raise UserInputError(
+                f"{kline.path}: gap of {missing} missing bar(s) after {previous.path} "
+                f"(last bar {_iso(last_ms)}, next {_iso(first)}) exceeds the tolerance of "
+                f"{max_gap_bars} (gaps are checked on the merged series); nothing was stored"
+            )
+        end = int(timestamps_ms(kline.bars.frame)[-1])
+        if end > last_ms:
+            last_ms, previous = end, kline
+
+
+def _bars_between(last_ms: int, first_ms: int, step: int) -> int:
+    return (first_ms - last_ms) // step - 1
+
+
+def _months_between(last_ms: int, first_ms: int) -> int:
+    months = month_index(np.array([last_ms, first_ms], dtype=np.int64))
+    return int(months[1] - months[0]) - 1
+
+
+def _iso(ms: int) -> str:
+    return str(np.datetime64(ms, "ms")) + "Z"
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -173,8 +260,9 @@ def _to_ohlcv(raw: pd.DataFrame, path: Path, step: int) -> pd.DataFrame:
     close_units = _epoch_units(raw["close_time"])
     open_ms = _to_ms(open_units)
     close_ms = _to_ms(close_units)
+    shortest = 28 * 86_400_000 if step == MONTH_CHECK_MS else step  # months: 28-31 days
     bad_close = ~np.isnan(open_ms) & ~np.isnan(close_ms) & (close_ms - open_ms >= step)
-    bad_close |= ~np.isnan(open_ms) & ~np.isnan(close_ms) & (close_ms - open_ms < step - 1000)
+    bad_close |= ~np.isnan(open_ms) & ~np.isnan(close_ms) & (close_ms - open_ms < shortest - 1000)
     if bad_close.any():
         row = int(np.flatnonzero(bad_close)[0]) + 1
         span = (close_ms[row - 1] - open_ms[row - 1]) / 1000

@@ -49,16 +49,39 @@ INTERVAL_SECONDS: dict[str, int] = {
     "1w": 604800,
 }
 _DAY_MS = 86_400_000
+MONTHLY = "1M"
+"""Binance's monthly klines: bars open on the 1st of each month, 00:00 UTC. They have no fixed
+length, so they can be imported, stored, listed, shown and validated, but not used where a
+fixed interval is needed (features, training, trading)."""
 
 
 def interval_ms(interval: str) -> int:
     """The length of a bar interval such as `1h` in milliseconds (Binance interval names)."""
+    if interval == MONTHLY:
+        raise UserInputError(
+            "1M (monthly) bars have no fixed length: they can be imported, listed, shown and "
+            "validated, but features, training and trading need a fixed interval (e.g. 1w, 1d)"
+        )
     try:
         return INTERVAL_SECONDS[interval] * 1000
     except KeyError:
         raise UserInputError(
-            f"invalid interval {interval!r}: expected one of {', '.join(INTERVAL_SECONDS)}"
+            f"invalid interval {interval!r}: expected one of "
+            f"{', '.join(INTERVAL_SECONDS)}, {MONTHLY}"
         ) from None
+
+
+def check_interval(interval: str) -> str:
+    """`interval` if it is a known interval (fixed or `1M`), else a `UserInputError`."""
+    if interval != MONTHLY:
+        interval_ms(interval)
+    return interval
+
+
+def month_index(ms: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Months since 1970-01 of each time (for `1M` bars: their position on the month grid)."""
+    months = ms.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
+    return months
 
 
 def utc_ms(value: pd.Timestamp | str) -> int:
@@ -131,7 +154,8 @@ def validate_ohlcv(
     missing bars. Smaller gaps are reported in the result and, with `fill_gaps`, forward-filled
     with flat bars at the previous close, zero volume and `filled=True`.
     """
-    step = interval_ms(interval)
+    monthly = interval == MONTHLY
+    step = 0 if monthly else interval_ms(interval)
     missing = [c for c in ("timestamp", *PRICE_COLUMNS, "volume") if c not in frame.columns]
     if missing:
         raise UserInputError(
@@ -146,7 +170,11 @@ def validate_ohlcv(
     }
     problems += _value_problems(values)
     stamps = pd.to_datetime(frame["timestamp"], errors="coerce").to_numpy()
-    problems += _time_problems(stamps, step, max_gap_bars)
+    problems += (
+        _month_problems(stamps, max_gap_bars)
+        if monthly
+        else _time_problems(stamps, step, max_gap_bars)
+    )
     if problems:
         problems.sort(key=lambda p: p[0])
         shown = "; ".join(f"row {row}: {text}" for row, text in problems[:MAX_REPORTED_PROBLEMS])
@@ -154,9 +182,10 @@ def validate_ohlcv(
         suffix = f"; and {more} more problem(s)" if more > 0 else ""
         raise UserInputError(f"{source}: {shown}{suffix}; nothing was stored")
     canonical = canonical_ohlcv(frame)
-    gaps = _gaps(timestamps_ms(canonical), step)
+    ms = timestamps_ms(canonical)
+    gaps = _gaps(ms, step, monthly=monthly)
     if fill_gaps and gaps:
-        canonical = _forward_fill(canonical, step)
+        canonical = _forward_fill(canonical, step, monthly=monthly)
     filled = sum(g.missing_bars for g in gaps) if fill_gaps else 0
     return ValidatedOhlcv(frame=canonical, gaps=gaps, filled_bars=filled)
 
@@ -253,21 +282,64 @@ def _iso(ms: int | np.int64) -> str:
     return str(np.datetime64(int(ms), "ms")) + "Z"
 
 
-def _gaps(ms: npt.NDArray[np.int64], step: int) -> tuple[Gap, ...]:
-    diffs = np.diff(ms)
+def _gaps(ms: npt.NDArray[np.int64], step: int, *, monthly: bool = False) -> tuple[Gap, ...]:
+    """Gaps between consecutive bars (for `1M` bars counted in months)."""
+    positions, step = (month_index(ms), 1) if monthly else (ms, step)
+    diffs = np.diff(positions)
     return tuple(
         Gap(
             after_row=int(i) + 1,
             missing_bars=int(diffs[i] // step - 1),
-            first_missing=pd.Timestamp(int(ms[i] + step), unit="ms"),
+            first_missing=_next_open(int(ms[i]), step, monthly),
         )
         for i in np.flatnonzero(diffs > step)
     )
 
 
-def _forward_fill(frame: pd.DataFrame, step: int) -> pd.DataFrame:
+def _next_open(ms: int, step: int, monthly: bool) -> pd.Timestamp:
+    stamp = pd.Timestamp(ms, unit="ms")
+    return stamp + pd.DateOffset(months=1) if monthly else stamp + pd.Timedelta(milliseconds=step)
+
+
+def _month_problems(stamps: npt.NDArray[np.datetime64], max_gap_bars: int) -> list[tuple[int, str]]:
+    """The time rules for `1M` bars: open at 00:00 UTC on the 1st, one bar per month."""
+    missing = np.isnat(stamps)
+    problems = [(r, "timestamp is missing or not a date") for r in _rows(missing)]
+    if missing.any():
+        return problems
+    ms = stamps.astype("datetime64[ms]").astype(np.int64)
+    months = month_index(ms)
+    starts = months.astype("datetime64[M]").astype("datetime64[ms]").astype(np.int64)
+    problems += [
+        (r, f"timestamp {_iso(ms[r - 1])} is not the start of a month (1M bars open on the 1st)")
+        for r in _rows(ms != starts)
+    ]
+    diffs = np.diff(months)
+    rows_after = np.arange(2, len(ms) + 1)
+    for r in rows_after[diffs <= 0]:
+        problems.append(
+            (int(r), f"timestamp {_iso(ms[r - 1])} is not in a later month than row {r - 1}")
+        )
+    for r, d in zip(
+        rows_after[diffs - 1 > max_gap_bars], diffs[diffs - 1 > max_gap_bars], strict=True
+    ):
+        problems.append(
+            (
+                int(r),
+                f"gap of {d - 1} missing bar(s) before this row exceeds the tolerance of "
+                f"{max_gap_bars}",
+            )
+        )
+    return problems
+
+
+def _forward_fill(frame: pd.DataFrame, step: int, *, monthly: bool = False) -> pd.DataFrame:
     ms = timestamps_ms(frame)
-    grid = np.arange(ms[0], ms[-1] + step, step, dtype=np.int64)
+    if monthly:
+        months = np.arange(month_index(ms[:1])[0], month_index(ms[-1:])[0] + 1)
+        grid = months.astype("datetime64[M]").astype("datetime64[ms]").astype(np.int64)
+    else:
+        grid = np.arange(ms[0], ms[-1] + step, step, dtype=np.int64)
     position = np.searchsorted(ms, grid, side="right") - 1
     present = ms[position] == grid
     previous_close = frame["close"].to_numpy()[position]

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cvntrade.errors import NotFoundError
-from cvntrade.market.schema import OHLCV_COLUMNS, canonical_ohlcv, empty_ohlcv, interval_ms
+from cvntrade.errors import NotFoundError, UserInputError
+from cvntrade.market.schema import OHLCV_COLUMNS, canonical_ohlcv, check_interval, empty_ohlcv
 
 META_FILE = "_meta.json"
 PART_FILE = "part-0.parquet"
@@ -62,7 +62,7 @@ class ParquetStore:
 
     def dataset_dir(self, symbol: str, interval: str) -> Path:
         """The directory holding one (symbol, interval) series."""
-        interval_ms(interval)
+        check_interval(interval)
         return self.root / f"symbol={symbol}" / f"interval={interval}"
 
     def write(
@@ -171,6 +171,36 @@ class ParquetStore:
                     )
                 )
         return infos
+
+
+def read_bars(
+    store: ParquetStore, symbol: str, interval: str, end: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Every stored bar of the series before `end`; a `UserInputError` naming what is stored.
+
+    When the symbol has bars of other intervals only, the message names them and the option
+    to pass ("BTCUSDC has 1d bars; pass --interval 1d").
+    """
+    try:
+        return store.read(symbol, interval, None, end)
+    except NotFoundError:
+        raise UserInputError(missing_bars_message(store, symbol, interval)) from None
+
+
+def missing_bars_message(store: ParquetStore, symbol: str, interval: str) -> str:
+    """Why there is nothing to read, naming the intervals stored for the symbol, if any."""
+    stored = sorted({i.interval for i in store.datasets() if i.symbol == symbol})
+    if stored:
+        listed = ", ".join(stored)
+        return (
+            f"no {interval} market data for {symbol}: {symbol} has {listed} bars; pass "
+            f"--interval {stored[0]}"
+        )
+    return (
+        f"no {interval} market data for {symbol} under {store.root}: load bars first with "
+        f"`cvntrade data synth --symbols {symbol} --interval {interval}` or "
+        "`cvntrade data import-binance <files>`"
+    )
 
 
 def _years(directory: Path) -> list[int]:

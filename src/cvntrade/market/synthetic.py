@@ -12,6 +12,10 @@ becomes reversal) and the chain favours the choppy regime, so a model fitted bef
 loses its edge after it. Output is deterministic for
 (seed, symbol, start, end, interval, regime_shift_at), and one symbol's series does not depend
 on which other symbols are generated with it.
+
+`session="weekdays"` imitates an FX market: bars whose open time falls between Friday 22:00 and
+Sunday 22:00 UTC are removed (prices keep moving while the market is closed, so Monday opens
+with a weekend jump), leaving a 48 h gap every week; daily bars lose Saturday and Sunday.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ HOURS_PER_YEAR = 24 * 365
 MOMENTUM_LAGS = 4
 JUMP_PROBABILITY = 0.002
 JUMP_SIGMAS = 3.0
+SESSIONS = ("always", "weekdays")
+_WEEK_MS = 7 * 86_400_000
+_CLOSE_FROM_MS = (1 * 24 + 22) * 3_600_000  # Friday 22:00, from Thursday 1970-01-01 00:00
+_CLOSE_MS = 48 * 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +140,16 @@ def generate_market(
     seed: int = 0,
     regime_shift_at: pd.Timestamp | None = None,
     signal_strength: float = 1.0,
+    session: str = "always",
 ) -> SyntheticMarket:
     """Generate correlated OHLCV bars for `symbols` on `[start, end)`; see the module docstring.
 
     `signal_strength` scales every regime's momentum coefficient `phi` (1.0: the documented
     market; larger: an easier-to-learn signal, e.g. for demos); it must keep |phi| < 1.
+    `session` is `always` (24/7) or `weekdays` (FX-like weekend closures, module docstring).
     """
+    if session not in SESSIONS:
+        raise UserInputError(f"unknown session {session!r}: use {' or '.join(SESSIONS)}")
     max_phi = max(abs(r.phi) for r in REGIMES)
     if not 0.0 <= signal_strength * max_phi < 1.0:
         raise UserInputError(
@@ -170,7 +182,19 @@ def generate_market(
         symbol: _symbol_bars(symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas)
         for symbol in symbols
     }
+    if session == "weekdays":
+        is_open = ~weekend_closed(ms)
+        if not is_open.any():
+            raise UserInputError(f"no trading session in [{start}, {end}): widen the range")
+        frames = {s: f[is_open].reset_index(drop=True) for s, f in frames.items()}
     return SyntheticMarket(frames, regimes, ms.astype("datetime64[ms]"), shift_index)
+
+
+def weekend_closed(ms: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """True for open times in the weekly FX closure, Friday 22:00 to Sunday 22:00 UTC."""
+    since_close: npt.NDArray[np.int64] = (ms - _CLOSE_FROM_MS) % _WEEK_MS
+    closed: npt.NDArray[np.bool_] = since_close < _CLOSE_MS
+    return closed
 
 
 def _regime_path(

@@ -8,6 +8,10 @@ model that *opened* it. Restarting a production engine is safe: each commit hold
 trades, predictions and, per symbol, a checkpoint (last bar, position state); a restarted engine
 with the same engine id resumes right after its checkpoint, and trade ids and prediction keys
 make any repeated write a no-op (and it is not counted: reports count rows inserted).
+
+Bars are scored only when `cvntrade.features.usable_bars` says so — the rule the training
+dataset applies — and a position is closed (`data_gap`) rather than held across a gap in the
+data longer than the strategy's horizon.
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, utc_now
 from cvntrade.errors import DataError, UserInputError
-from cvntrade.features import compute_features, horizon_bars_for
+from cvntrade.features import compute_features, horizon_bars_for, usable_bars
 from cvntrade.features.technical import LOOKBACK_BARS
 from cvntrade.journal.records import Trade
 from cvntrade.market.schema import interval_ms, timestamps_ms
-from cvntrade.strategy import Strategy
+from cvntrade.strategy import Strategy, strategy_label
 from cvntrade.trading.champion import ChampionCache
 from cvntrade.trading.flags import TradingFlags
 from cvntrade.trading.persistence import PredictionRow, StatusRow, ms_to_datetime
@@ -40,6 +44,7 @@ from cvntrade.trading.positions import (
     ModelStamp,
     OpenPosition,
     PendingEntry,
+    gap_exit,
     signal,
     step_bar,
 )
@@ -170,15 +175,19 @@ def _index(book: SymbolBook, open_ms: int) -> int:
 
 
 def load_book(symbol: str, bars: pd.DataFrame, interval: str) -> SymbolBook:
-    """Build a symbol's book from canonical OHLCV bars (features computed once, no look-ahead)."""
+    """Build a symbol's book from canonical OHLCV bars (features computed once, no look-ahead).
+
+    `valid` marks the bars the model may score: `usable_bars`, the training dataset's rule.
+    """
     features = compute_features(bars).to_numpy(np.float64)
+    times, step = timestamps_ms(bars), interval_ms(interval)
     return SymbolBook(
         symbol=symbol,
-        times_ms=timestamps_ms(bars),
+        times_ms=times,
         ohlc=bars[["open", "high", "low", "close"]].to_numpy(np.float64),
         features=features,
-        valid=np.isfinite(features).all(axis=1) & ~bars["filled"].to_numpy(bool),
-        step_ms=interval_ms(interval),
+        valid=usable_bars(times, bars["filled"].to_numpy(bool), features, step),
+        step_ms=step,
     )
 
 
@@ -204,6 +213,8 @@ class PaperEngine:
         self.strategy = strategy
         self.interval = interval
         self.horizon = horizon_bars_for(strategy, interval)
+        self.horizon_ms = strategy.horizon_hours * 3_600_000
+        self.label = strategy_label(strategy, interval)
         self.costs = costs
         self.engine_id = engine_id
         self.mode = mode
@@ -227,6 +238,11 @@ class PaperEngine:
         threshold = served.model.threshold
         for i in indexes:
             bar = book.bar(i)
+            if i > 0 and bar.open_ms - int(book.times_ms[i - 1]) - book.step_ms > self.horizon_ms:
+                closed = gap_exit(book.state, book.bar(i - 1))
+                if closed.closed is not None:
+                    book.trades.append(self._trade(book.symbol, closed.closed))
+                book.state = closed.state
             outcome = step_bar(book.state, bar, self.strategy, self.horizon, stopped=stopped)
             if outcome.closed is not None:
                 book.trades.append(self._trade(book.symbol, outcome.closed))
@@ -235,7 +251,7 @@ class PaperEngine:
                 book.predictions.append(
                     PredictionRow(
                         book.symbol,
-                        self.strategy.name,
+                        self.label,
                         ms_to_datetime(bar.close_ms),
                         served.stamp.name,
                         served.stamp.version,
@@ -271,7 +287,7 @@ class PaperEngine:
                 StatusRow(
                     self.engine_id,
                     book.symbol,
-                    self.strategy.name,
+                    self.label,
                     served.stamp.name,
                     served.stamp.version,
                     served.stamp.loss_function,
@@ -306,9 +322,9 @@ class PaperEngine:
         entry_time = ms_to_datetime(position.entry_ms)
         gross = closed.gross_return_pct
         return Trade(
-            trade_id=f"{symbol}:{self.strategy.name}:{entry_time:%Y%m%dT%H%M}",
+            trade_id=f"{symbol}:{self.label}:{entry_time:%Y%m%dT%H%M}",
             crypto_symbol=symbol,
-            strategy=self.strategy.name,
+            strategy=self.label,
             model_name=position.model.name,
             model_version=position.model.version,
             model_loss_function=position.model.loss_function,
@@ -415,6 +431,16 @@ def _ms(value: dt.datetime) -> int:
     return int((value - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
 
 
+WARMUP_TIME_FACTOR = 3
+"""Live trading fetches this many times LOOKBACK_BARS intervals of history: enough for
+LOOKBACK_BARS bars when up to two thirds of the time has no bars (FX weekends: 48 of 168 h)."""
+
+
 def warmup_start(start: dt.datetime, interval: str) -> dt.datetime:
-    """Where to start loading bars so the first traded bar has complete features."""
-    return start - dt.timedelta(milliseconds=interval_ms(interval) * LOOKBACK_BARS)
+    """Where to start fetching bars so the first traded bar can have complete features.
+
+    Only live trading uses it (it must ask the exchange for a time range); replay and training
+    count the warm-up in bars (`cvntrade.features.warmup_first_index`).
+    """
+    lookback_ms = interval_ms(interval) * LOOKBACK_BARS * WARMUP_TIME_FACTOR
+    return start - dt.timedelta(milliseconds=lookback_ms)

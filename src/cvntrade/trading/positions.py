@@ -11,7 +11,10 @@ trades exactly what the labels describe:
   profit exits at the take profit; the `horizon`-th bar exits at its close;
 * a new signal is possible from the close of the exit bar on;
 * the kill switch or the halt closes an open position at the next bar's open and cancels a
-  pending entry.
+  pending entry;
+* a data gap longer than the strategy's horizon (a weekend of FX data, a missing month) closes
+  an open position at the close of the last bar before the gap, exit reason `data_gap`, and
+  cancels a pending entry (`gap_exit`): the position is never held across it.
 """
 
 from __future__ import annotations
@@ -151,6 +154,23 @@ def _exit(position: OpenPosition, bar: Bar, stopped: str | None) -> tuple[int, f
     if bar.index >= position.last_index:
         return bar.close_ms, bar.close, "horizon"
     return None
+
+
+DATA_GAP = "data_gap"
+
+
+def gap_exit(state: BookState, last_bar: Bar) -> BarOutcome:
+    """Close an open position at `last_bar`'s close (`data_gap`); drop a pending entry.
+
+    Called when the next bar opens after a gap longer than the horizon: `last_bar` is the last
+    bar before the gap, the last price at which the position could have been closed.
+    """
+    if state.position is None:
+        return BarOutcome(BookState())
+    closed = ClosedPosition(
+        state.position, last_bar.index, last_bar.close_ms, last_bar.close, DATA_GAP
+    )
+    return BarOutcome(BookState(), closed)
 
 
 def signal(

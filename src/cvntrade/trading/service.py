@@ -18,9 +18,11 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from cvntrade.errors import NotFoundError, TradingHaltedError, UserInputError
+from cvntrade.features import warmup_first_index
 from cvntrade.market import ParquetStore
 from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
-from cvntrade.market.schema import canonical_ohlcv, interval_ms
+from cvntrade.market.schema import canonical_ohlcv, interval_ms, timestamps_ms
+from cvntrade.market.store import read_bars
 from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
 from cvntrade.strategy import Strategy, model_name, parse_symbol
 from cvntrade.trading import backtest
@@ -96,7 +98,7 @@ def refuse_when_halted(db: Engine) -> None:
 
 def build_engine(setup: EngineSetup, mode: str, sink: Sink | None = None) -> PaperEngine:
     """A paper engine trading each symbol's champion (production tables unless `sink`)."""
-    names = {s: model_name(s, setup.strategy) for s in setup.symbols}
+    names = {s: model_name(s, setup.strategy, interval=setup.interval) for s in setup.symbols}
     cache = ChampionCache(
         registry=setup.registry,
         loader=setup.loader,
@@ -125,7 +127,7 @@ def rollback_switch(
 
     def action() -> None:
         for symbol in setup.symbols:
-            name = model_name(symbol, setup.strategy)
+            name = model_name(symbol, setup.strategy, interval=setup.interval)
             champion = setup.registry.aliases(name).get(CHAMPION)
             current = setup.registry.get_version(name, champion) if champion else None
             if current is None or current.loss_function != "focal":
@@ -153,13 +155,10 @@ def _books(
     store = ParquetStore(data_dir)
     books = []
     for symbol in setup.symbols:
-        bars = store.read(
-            symbol,
-            setup.interval,
-            pd.Timestamp(warmup_start(start, setup.interval)),
-            pd.Timestamp(end),
-        )
-        if bars.empty:
+        bars = read_bars(store, symbol, setup.interval, pd.Timestamp(end))
+        first = warmup_first_index(timestamps_ms(bars), _epoch_ms(start))
+        bars = bars.iloc[first:].reset_index(drop=True)  # warm-up counted in bars
+        if bars.empty or int(timestamps_ms(bars)[-1]) < _epoch_ms(start):
             raise NotFoundError(f"no {setup.interval} bars for {symbol} between {start} and {end}")
         books.append(load_book(symbol, bars, setup.interval))
     return books
@@ -244,7 +243,7 @@ def run_backtest(
     if training_window is not None:
         for symbol, versions in report.versions.items():
             for version in versions:
-                name = model_name(symbol, setup.strategy)
+                name = model_name(symbol, setup.strategy, interval=setup.interval)
                 windows[(symbol, version)] = training_window(name, version)
     warnings = tuple(backtest.overlap_warnings(windows, start, end))
     run = backtest.finish_run(

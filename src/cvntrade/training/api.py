@@ -32,6 +32,7 @@ from cvntrade.training.data import (
     binary_labels,
     feature_matrix,
     load_dataset,
+    refuse_degenerate_labels,
 )
 from cvntrade.training.evaluation import ValidationSettings, WalkForwardResult, walk_forward
 from cvntrade.training.publish import Publication, publish
@@ -188,6 +189,7 @@ def _train(
         start=ctx.start,
         end=ctx.end,
     )
+    refuse_degenerate_labels(ctx.store, dataset)
     ctx.report(f"{len(dataset)} rows loaded", 0, total)
     break_even = break_even_probability(ctx.strategy, ctx.cost_pct)
     result = walk_forward(
@@ -215,6 +217,7 @@ def _train(
         symbol=ctx.symbol,
     )
     sha = git_sha()
+    degenerate = degenerate_folds(result)
     publication = _publication(ctx, loss, calibration, params, validation, dataset, result, sha)
     published = publish(
         ctx.engine,
@@ -225,6 +228,7 @@ def _train(
         home=ctx.settings.home,
         run_name=f"{ctx.symbol}-{ctx.strategy.name}-{loss.name}",
         actor=ctx.actor,
+        auto_champion=not degenerate,
     )
     ctx.report("registered", total, total)
     return TrainingResult(
@@ -252,6 +256,17 @@ def _train(
         recalibrated_from=None,
         duration_s=time.perf_counter() - ctx.began,
         bundle=bundle,
+        interval=ctx.interval,
+        dropped=dict(dataset.dropped),
+        degenerate_folds=degenerate,
+    )
+
+
+def degenerate_folds(result: WalkForwardResult) -> tuple[int, ...]:
+    """The folds whose test block holds one class only (their classification metrics are
+    undefined, so the validation cannot vouch for the model)."""
+    return tuple(
+        fold.number for fold in result.folds if fold.metrics.get("positive_rate", 0.5) in (0.0, 1.0)
     )
 
 
@@ -288,6 +303,8 @@ def _publication(
         "data_start": iso(dataset.timestamps[0]),
         "data_end": iso(dataset.timestamps[-1]),
         "rows": str(len(dataset)),
+        **{f"rows_dropped_{reason}": str(n) for reason, n in dataset.dropped.items()},
+        "degenerate_folds": ",".join(map(str, degenerate_folds(result))) or "none",
         "recalibrate_only": "false",
         **{f"xgb_{k}": str(v) for k, v in asdict(params).items()},
     }

@@ -39,8 +39,8 @@ class RunContext:
 
     @property
     def model_name(self) -> str:
-        """`CVNTrade_XGBoost_{SYMBOL}_{STRATEGY}`."""
-        return model_name(self.symbol, self.strategy)
+        """`CVNTrade_XGBoost_{SYMBOL}_{STRATEGY}` (`{STRATEGY}` carries the interval unless 1h)."""
+        return model_name(self.symbol, self.strategy, interval=self.interval)
 
     @property
     def cost_pct(self) -> float:

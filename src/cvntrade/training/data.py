@@ -8,9 +8,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cvntrade.errors import NotFoundError, UserInputError
-from cvntrade.features import LOOKBACK_BARS, Dataset, dataset_from_bars
-from cvntrade.market import ParquetStore, interval_ms
+from cvntrade.errors import UserInputError
+from cvntrade.features import Dataset, dataset_from_bars, warmup_first_index
+from cvntrade.features.label_rates import refuse_degenerate
+from cvntrade.market import ParquetStore, interval_ms, timestamps_ms, utc_ms
+from cvntrade.market.store import read_bars
 from cvntrade.strategy import Strategy
 from cvntrade.training.simulation import TradeOutcomes
 from cvntrade.training.walk_forward import as_epoch_ms
@@ -46,14 +48,10 @@ def load_dataset(
     symbol, or when the range holds no labelled rows.
     """
     step = pd.Timedelta(milliseconds=interval_ms(interval))
-    try:
-        warmup_start = None if start is None else start - LOOKBACK_BARS * step
-        bars = store.read(symbol, interval, warmup_start, end)
-    except NotFoundError:
-        raise UserInputError(
-            f"no {interval} market data for {symbol} under {store.root}: load bars first with "
-            f"`cvntrade data synth --symbols {symbol}` or `cvntrade data import-binance <files>`"
-        ) from None
+    bars = read_bars(store, symbol, interval, end)
+    if start is not None:  # the warm-up is counted in bars, so it reaches across gaps
+        bars = bars.iloc[warmup_first_index(timestamps_ms(bars), utc_ms(start)) :]
+        bars = bars.reset_index(drop=True)
     if end is None:
         end = pd.Timestamp(bars["timestamp"].iloc[-1]) + step if len(bars) else None
     if recent_days is not None and end is not None:
@@ -68,6 +66,18 @@ def load_dataset(
             f"[{start or 'first bar'}, {end or 'last bar'}): widen the range or load more bars"
         )
     return dataset
+
+
+def refuse_degenerate_labels(store: ParquetStore, dataset: Dataset) -> None:
+    """Stop (exit 2) when the dataset's labels are (nearly) one class; see `label_rates`."""
+    from cvntrade.features.label_rates import label_balance
+
+    if not label_balance(dataset.labels.label).degenerate:
+        return
+    bars = read_bars(store, dataset.symbol, dataset.interval)
+    refuse_degenerate(
+        dataset.symbol, dataset.interval, dataset.strategy, dataset.labels.label, bars
+    )
 
 
 def trade_outcomes(dataset: Dataset, cost_pct: float) -> TradeOutcomes:

@@ -2,7 +2,9 @@
 
 Registration never moves an existing `champion` alias (promotion is the FTF gate's decision).
 The one exception is a model with no champion at all: its new version becomes the champion, so
-a freshly trained model can be traded at once. That move goes through
+a freshly trained model can be traded at once — unless the caller says its validation was
+degenerate (`auto_champion=False`: a fold with one class only), in which case a person must
+promote it explicitly. That move goes through
 `cvntrade.registry.set_alias`, so it is audited and emits an `alias_events` row like any other.
 """
 
@@ -48,7 +50,7 @@ class Published:
     """The registered version and where `champion` points afterwards."""
 
     registration: Registration
-    champion_version: int
+    champion_version: int | None
 
 
 def publish(
@@ -61,6 +63,7 @@ def publish(
     home: Path,
     run_name: str,
     actor: str,
+    auto_champion: bool = True,
 ) -> Published:
     """Write the artifacts, log the run, register the version, apply the first-version rule."""
     from cvntrade.registry import CHAMPION, MlflowRegistry, set_alias
@@ -90,7 +93,7 @@ def publish(
         )
     registry = MlflowRegistry(tracking_uri)
     champion = registry.aliases(model_name).get(CHAMPION)
-    if champion is None:
+    if champion is None and auto_champion:
         set_alias(
             engine,
             registry,

@@ -43,7 +43,8 @@ def recalibrate_champion(ctx: RunContext, *, min_trades: int, recent_days: float
     except NotFoundError:
         raise NotFoundError(
             f"{ctx.model_name} has no champion to recalibrate: train one first with "
-            f"`cvntrade train --symbol {ctx.symbol} --strategy {ctx.strategy.name}`"
+            f"`cvntrade train --symbol {ctx.symbol} --strategy {ctx.strategy.name} "
+            f"--interval {ctx.interval}`"
         ) from None
     old = load_bundle(ctx.tracking_uri, ctx.model_name, champion.version)
     dataset = load_dataset(
@@ -178,6 +179,8 @@ def recalibrate_champion(ctx: RunContext, *, min_trades: int, recent_days: float
         recalibrated_from=champion.version,
         duration_s=time.perf_counter() - ctx.began,
         bundle=bundle,
+        interval=ctx.interval,
+        dropped=dict(dataset.dropped),
     )
 
 

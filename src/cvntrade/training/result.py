@@ -48,6 +48,12 @@ class TrainingResult:
     recalibrated_from: int | None
     duration_s: float
     bundle: ModelBundle = field(repr=False, compare=False)
+    interval: str = "1h"
+    dropped: dict[str, int] = field(default_factory=dict)
+    """Bars of the range that are not rows, per reason (warm_up, gap, horizon, filled, ...)."""
+    degenerate_folds: tuple[int, ...] = ()
+    """Walk-forward folds whose test block has one class only (metrics undefined there); a
+    model with any never becomes champion automatically."""
 
     @property
     def became_champion(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -85,6 +86,22 @@ def test_a_cell_beating_the_baseline_everywhere_passes_every_criterion() -> None
         "f1_buy_uplift",
         "ece_hold",
         "trades_per_fold",
+        "two_class_folds",
+    ]
+
+
+def test_a_fold_with_one_class_fails_the_gate() -> None:
+    one_class = cell(FOCAL, [0.13, 0.03, -0.02])
+    folds = tuple(
+        dict(f, positive_rate=0.0 if k == 1 else 0.3) for k, f in enumerate(one_class.folds)
+    )
+    verdict = evaluate_gate(
+        parse_criteria(CRITERIA, "test"), sweep(BASE, replace(one_class, folds=folds))
+    )
+    assert not verdict.passed
+    failed = [c for c in verdict.cell.criteria if not c.passed]
+    assert [(c.name, c.observed) for c in failed] == [
+        ("two_class_folds", "one class only in fold(s) 2")
     ]
 
 

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cvntrade.errors import UserInputError
@@ -98,3 +99,130 @@ def test_import_stores_and_reimport_is_a_no_op(tmp_path: Path) -> None:
     again = import_kline_files(store, [BTC])
     assert (again[0].write.added, again[0].write.unchanged) == (0, 48)
     assert [i.symbol for i in store.datasets()] == ["BTCUSDC", "ETHUSDC"]
+
+
+def write_klines(path: Path, frame: pd.DataFrame, step_ms: int) -> Path:
+    """Write bars as a headerless Binance kline CSV (as data.binance.vision publishes them)."""
+    opens = frame["timestamp"].to_numpy().astype("datetime64[ms]").astype(np.int64)
+    table = pd.DataFrame(
+        {
+            "open_time": opens,
+            "open": frame["open"],
+            "high": frame["high"],
+            "low": frame["low"],
+            "close": frame["close"],
+            "volume": frame["volume"],
+            "close_time": opens + step_ms - 1,
+            "quote_volume": frame["volume"] * frame["close"],
+            "count": 100,
+            "taker_buy_volume": frame["volume"] / 2,
+            "taker_buy_quote_volume": frame["volume"] * frame["close"] / 2,
+            "ignore": 0,
+        }
+    )
+    table.to_csv(path, header=False, index=False)
+    return path
+
+
+DAY = 86_400_000
+
+
+def _monthly_files(tmp_path: Path, months: list[str]) -> list[Path]:
+    from cvntrade.market import generate_market
+
+    bars = generate_market(
+        ["BTCUSDC"], pd.Timestamp("2024-01-01"), pd.Timestamp("2024-05-01"), interval="1d"
+    ).frames["BTCUSDC"]
+    paths = []
+    for month in months:
+        part = bars[bars["timestamp"].dt.strftime("%Y-%m") == month[:7]]
+        if len(month) > 7:  # "2024-02-27": the file stops before that day
+            part = part[part["timestamp"] < pd.Timestamp(month)]
+        paths.append(write_klines(tmp_path / f"BTCUSDC-1d-{month[:7]}.csv", part, DAY))
+    return paths
+
+
+def test_monthly_files_with_a_missing_month_fail_the_merged_gap_check(tmp_path: Path) -> None:
+    jan, mar = _monthly_files(tmp_path, ["2024-01", "2024-03"])
+    assert read_kline_file(jan, max_gap_bars=3).bars.gaps == ()  # each file alone is fine
+    store = ParquetStore(tmp_path / "data")
+    with pytest.raises(
+        UserInputError,
+        match=rf"^{mar}: gap of 29 missing bar\(s\) after {jan} \(last bar 2024-01-31.*"
+        r"next 2024-03-01.*exceeds the tolerance of 3",
+    ):
+        import_kline_files(store, [mar, jan], max_gap_bars=3)  # order of the files is irrelevant
+    assert store.datasets() == []
+    done = import_kline_files(store, [jan, mar], max_gap_bars=30)
+    assert [r.gaps for r in done] == [1, 0]  # the gap after January is January's
+
+
+def test_fill_gaps_fills_the_boundaries_between_files(tmp_path: Path) -> None:
+    jan, feb, mar = _monthly_files(tmp_path, ["2024-01", "2024-02-27", "2024-03"])
+    store = ParquetStore(tmp_path / "data")
+    done = import_kline_files(store, [jan, feb, mar], max_gap_bars=3, fill_gaps=True)
+    assert [r.filled_bars for r in done] == [0, 3, 0]  # Feb 27, 28, 29 filled
+    bars = store.read("BTCUSDC", "1d")
+    steps = np.diff(bars["timestamp"].to_numpy().astype("datetime64[ms]").astype(np.int64))
+    assert (steps == DAY).all() and len(bars) == 31 + 29 + 31
+    assert bars["filled"].sum() == 3
+
+
+def _monthly_bars(months: list[str]) -> pd.DataFrame:
+    opens = pd.to_datetime([f"{m}-01" for m in months])
+    price = np.linspace(40_000.0, 60_000.0, len(months))
+    return pd.DataFrame(
+        {
+            "timestamp": opens,
+            "open": price,
+            "high": price * 1.2,
+            "low": price * 0.8,
+            "close": price * 1.05,
+            "volume": 1000.0,
+        }
+    )
+
+
+def _write_monthly(path: Path, frame: pd.DataFrame) -> Path:
+    """1M klines: close_time is the last millisecond of the month, as Binance writes it."""
+    write_klines(path, frame, DAY)
+    table = pd.read_csv(path, header=None)
+    ends = (frame["timestamp"] + pd.DateOffset(months=1)).to_numpy().astype("datetime64[ms]")
+    table[6] = ends.astype(np.int64) - 1
+    table.to_csv(path, header=False, index=False)
+    return path
+
+
+def test_monthly_klines_import_as_1m_interval_with_gaps_counted_in_months(tmp_path: Path) -> None:
+    from cvntrade.features import build_dataset
+
+    first = _write_monthly(
+        tmp_path / "BTCUSDC-1M-2023.csv", _monthly_bars(["2023-10", "2023-11", "2023-12"])
+    )
+    later = _write_monthly(tmp_path / "BTCUSDC-1M-2024.csv", _monthly_bars(["2024-03", "2024-04"]))
+    kline = read_kline_file(first, symbol="BTCUSDC", interval="1M")
+    assert len(kline.bars.frame) == 3 and kline.bars.gaps == ()
+    store = ParquetStore(tmp_path / "data")
+    with pytest.raises(UserInputError, match=r"gap of 2 missing bar\(s\) after"):
+        import_kline_files(store, [first, later], symbol="BTCUSDC", interval="1M", max_gap_bars=1)
+    done = import_kline_files(
+        store, [first, later], symbol="BTCUSDC", interval="1M", max_gap_bars=3, fill_gaps=True
+    )
+    assert [r.filled_bars for r in done] == [2, 0]
+    stored = store.read("BTCUSDC", "1M")
+    assert stored["timestamp"].dt.strftime("%Y-%m").tolist() == [
+        "2023-10", "2023-11", "2023-12", "2024-01", "2024-02", "2024-03", "2024-04",
+    ]  # fmt: skip
+    off = _monthly_bars(["2024-05"]).assign(timestamp=pd.to_datetime(["2024-05-02"]))
+    bad = _write_monthly(tmp_path / "BTCUSDC-1M-2024-05.csv", off)
+    with pytest.raises(UserInputError, match=r"row 1: timestamp .* is not the start of a month"):
+        read_kline_file(bad)
+    with pytest.raises(UserInputError, match=r"1M \(monthly\) bars have no fixed length"):
+        build_dataset(
+            "BTCUSDC",
+            "SL2_TP4_D5",
+            pd.Timestamp("2024-01-01"),
+            pd.Timestamp("2025-01-01"),
+            data_dir=tmp_path / "data",
+            interval="1M",
+        )

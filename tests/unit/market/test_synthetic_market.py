@@ -95,3 +95,24 @@ def test_invalid_ranges_are_user_errors() -> None:
         generate_market(["BTCUSDC"], pd.Timestamp("2024-01-01 00:30"), END)
     with pytest.raises(UserInputError, match="non-empty"):
         generate_market(["BTCUSDC"], END, START)
+
+
+def test_weekday_session_has_weekend_closures_and_the_same_prices() -> None:
+    from cvntrade.market import timestamps_ms
+    from cvntrade.market.synthetic import weekend_closed
+
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-03-01")
+    always = generate_market(["EURUSD"], start, end, seed=2).frames["EURUSD"]
+    fx = generate_market(["EURUSD"], start, end, seed=2, session="weekdays").frames["EURUSD"]
+    stamps = fx["timestamp"]
+    assert not (stamps.dt.day_of_week == 5).any()  # no Saturday bar
+    assert not ((stamps.dt.day_of_week == 4) & (stamps.dt.hour >= 22)).any()
+    assert not ((stamps.dt.day_of_week == 6) & (stamps.dt.hour < 22)).any()
+    gaps = np.diff(stamps.to_numpy()).astype("timedelta64[h]").astype(int)
+    assert set(gaps.tolist()) == {1, 49}  # 48 closed hours between Fri 21:00 and Sun 22:00 bars
+    kept = always[~weekend_closed(timestamps_ms(always))]
+    pd.testing.assert_frame_equal(kept.reset_index(drop=True), fx)
+    daily = generate_market(["EURUSD"], start, end, interval="1d", session="weekdays")
+    assert set(daily.frames["EURUSD"]["timestamp"].dt.day_of_week) == {0, 1, 2, 3, 4}
+    with pytest.raises(UserInputError, match="unknown session"):
+        generate_market(["EURUSD"], start, end, session="sometimes")

@@ -119,3 +119,23 @@ def test_pending_entry_is_cancelled_by_halt() -> None:
     outcome = step_bar(state, bar1, strategy, 4, stopped="halt")
     assert outcome.closed is None
     assert outcome.state == BookState()
+
+
+def test_gap_exit_closes_at_the_last_bar_before_the_gap() -> None:
+    from cvntrade.trading.positions import DATA_GAP, gap_exit
+
+    strategy = Strategy.parse("SL0.5_TP1_H4")
+    friday = Bar(10, 0, STEP, 100.0, 100.2, 99.9, 100.1)
+    state = step_bar(BookState(), friday, strategy, 4)
+    state = BookState(pending=None, position=None)
+    pending = signal(step_bar(state, friday, strategy, 4), friday, 0.9, 0.5, MODEL)
+    entered = step_bar(pending, Bar(11, STEP, 2 * STEP, 100.1, 100.3, 100.0, 100.2), strategy, 4)
+    assert entered.state.position is not None
+    last = Bar(11, STEP, 2 * STEP, 100.1, 100.3, 100.0, 100.2)
+    outcome = gap_exit(entered.state, last)
+    assert outcome.state == BookState() and outcome.closed is not None
+    assert (outcome.closed.exit_reason, outcome.closed.exit_price) == (DATA_GAP, 100.2)
+    assert outcome.closed.exit_ms == 2 * STEP
+    # a pending entry is cancelled, a flat book stays flat
+    assert gap_exit(pending, friday) == type(outcome)(BookState())
+    assert gap_exit(BookState(), friday).closed is None
