@@ -1,5 +1,5 @@
 """Real-market shapes through the CLI: gapped FX-like hours, daily bars, monthly kline files,
-one-class labels; `--interval 1d` from synth to train to replay (real MLflow store, SQLite and
+one-class labels; `--interval 1d` from synth to train to paper trading (real MLflow store, SQLite and
 PostgreSQL)."""
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def test_one_class_labels_exit_2_and_register_nothing(env: dict[str, str]) -> No
     assert run.data.params["rows"] == str(len(data))
 
 
-def test_daily_bars_from_synth_to_train_to_replay(env: dict[str, str]) -> None:
+def test_daily_bars_from_synth_to_train_to_paper_trading(env: dict[str, str]) -> None:
     synth = cli(
         "data", "synth", "--symbols", "BTCUSDC", "--interval", "1d", "--start", "2019-01-07",
         "--end", "2025-01-06", "--signal-strength", "2",
@@ -134,7 +134,7 @@ def test_daily_bars_from_synth_to_train_to_replay(env: dict[str, str]) -> None:
     assert client.get_registered_model(name).aliases == {"champion": 1}
 
     replay = cli(
-        "trade", "replay", "--symbols", "BTCUSDC", "--strategy", "SL2_TP4_D5", "--interval",
+        "trade", "paper", "--symbols", "BTCUSDC", "--strategy", "SL2_TP4_D5", "--interval",
         "1d", "--from", "2024-06-01", "--to", "2025-01-01", "--json",
     )  # fmt: skip
     assert replay.code == 0, replay.stderr

@@ -20,7 +20,7 @@ from cvntrade.market import ParquetStore, generate_market, timestamps_ms
 from cvntrade.registry import MlflowRegistry
 from cvntrade.strategy import Strategy, model_name
 from cvntrade.trading.engine import Costs, load_book
-from cvntrade.trading.service import EngineSetup, run_replay
+from cvntrade.trading.service import EngineSetup, run_paper
 
 SYMBOL = "EURUSD"
 STRATEGY = Strategy.parse("SL0.5_TP1_H4")
@@ -86,7 +86,7 @@ def test_engine_and_dataset_agree_row_for_row(fx_dir: Path) -> None:
 def test_replay_scores_only_usable_bars_and_never_holds_across_a_weekend(
     engine: Engine, tmp_path: Path, fx_dir: Path, model: BoosterModel
 ) -> None:
-    report = run_replay(_setup(engine, tmp_path, model), data_dir=fx_dir, start=TRAIN_END, end=END)
+    report = run_paper(_setup(engine, tmp_path, model), data_dir=fx_dir, start=TRAIN_END, end=END)
     bars = ParquetStore(fx_dir).read(SYMBOL, "1h")
     book = load_book(SYMBOL, bars, "1h")
     ms = timestamps_ms(bars)
