@@ -1,4 +1,10 @@
-"""What every command shares: the engine, the actor, JSON output and Rich console."""
+"""What every command shares: the engine, the actor, JSON output and Rich console.
+
+The consoles print text literally (`markup=False`, `emoji=False`): reasons, titles, actors,
+notes and statuses are user data, and a `[/]` in an incident title must never be read as Rich
+markup (it crashed `incident list` for good). Styling is explicit, with `styled(...)` Text
+objects, so it can never come from a string a user typed.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,23 @@ import os
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True, markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False)
+
+
+def styled(text: str, style: str) -> Text:
+    """`text` shown in `style` (e.g. "red", "bold") and otherwise literally: explicit styling."""
+    return Text(text, style=style)
+
+
+def line(*parts: str | Text) -> Text:
+    """One output line from plain strings (printed literally) and `styled` pieces."""
+    return Text.assemble(*parts)
 
 
 def open_engine(*, require_schema: bool = True) -> Engine:

@@ -20,7 +20,7 @@ from cvntrade.cli import (
     trade_cmd,
     train_cmd,
 )
-from cvntrade.errors import CvnError
+from cvntrade.errors import CvnError, DependencyError
 
 app = typer.Typer(
     name="cvntrade",
@@ -54,19 +54,55 @@ def run() -> None:
     """Run the CLI; errors become one line on stderr with their exit code, never a traceback.
 
     Usage errors exit 2, `CvnError`s exit with their own code (2 input, 3 conflict, 4 dependency).
+    A database driver error that escaped translation (connection lost mid-command) is a dependency
+    failure (exit 4). Every line printed here is redacted: credentials never reach stderr.
     """
+    from sqlalchemy.exc import DBAPIError
+
+    from cvntrade.redaction import redact
+    from cvntrade.registry.mlflow_errors import bound_mlflow_waits
+
+    bound_mlflow_waits()
     try:
         result = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad type, missing value
-        print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
+        print(f"error: {redact(exc.format_message())} (see --help)", file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("error: aborted", file=sys.stderr)
         sys.exit(130)
     except CvnError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(redact(str(exc)))}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated and not _is_operational(exc):
+            _crash(exc)
+        print(f"error: database unavailable: {_one_line(redact(str(exc.orig)))}", file=sys.stderr)
+        sys.exit(DependencyError.exit_code)
+    except Exception as exc:  # a bug: crash loudly, but never print a secret
+        _crash(exc)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _is_operational(exc: Exception) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return " ".join(lines) if lines else "(no message)"
+
+
+def _crash(exc: BaseException) -> None:
+    """A bug: print the traceback (redacted) and exit 1."""
+    import traceback
+
+    from cvntrade.redaction import redact
+
+    print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+    sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,16 @@ import sys
 import typer
 from rich.table import Table
 
-from cvntrade.cli.common import clock_from, console, default_actor, fmt_pct, open_engine, print_json
+from cvntrade.cli.common import (
+    clock_from,
+    console,
+    default_actor,
+    fmt_pct,
+    line,
+    open_engine,
+    print_json,
+    styled,
+)
 
 app = typer.Typer(
     help=(
@@ -51,13 +60,16 @@ def confirm_cmd(
     for column in ("crypto_symbol", "expectancy_48h", "n_trades", ""):
         table.add_column(column)
     for row in result.symbols:
-        flag = "[red]NEGATIVE[/red]" if row.negative else ""
+        flag = styled("NEGATIVE", "red") if row.negative else ""
         table.add_row(row.crypto_symbol, fmt_pct(row.expectancy_pct), str(row.n_trades), flag)
     console.print(table)
     negative = ", ".join(result.negative_symbols) or "none"
     console.print(
-        f"verdict: [bold]{result.verdict}[/bold] — {len(result.negative_symbols)} negative "
-        f"symbol(s): {negative}"
+        line(
+            "verdict: ",
+            styled(result.verdict, "bold"),
+            f" — {len(result.negative_symbols)} negative symbol(s): {negative}",
+        )
     )
     console.print(f"incident: {result.attachment}")
     for step in result.next_steps:
@@ -78,9 +90,13 @@ def check_config_cmd(
         print_json(result)
         return
     console.print(
-        f"verdict: [bold]{result.verdict}[/bold] — CVN_LOSS_FUNCTION={result.loss_function} "
-        f"CVN_FOCAL_GAMMA={result.focal_gamma} CVN_FOCAL_ALPHA={result.focal_alpha} "
-        f"(version {result.version}, updated {result.updated_at:%Y-%m-%d %H:%M:%S} UTC)"
+        line(
+            "verdict: ",
+            styled(result.verdict, "bold"),
+            f" — CVN_LOSS_FUNCTION={result.loss_function} "
+            f"CVN_FOCAL_GAMMA={result.focal_gamma} CVN_FOCAL_ALPHA={result.focal_alpha} "
+            f"(version {result.version}, updated {result.updated_at:%Y-%m-%d %H:%M:%S} UTC)",
+        )
     )
     console.print(f"incident: {result.attachment}")
     console.print(f"next: {result.advice}")

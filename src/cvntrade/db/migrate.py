@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from cvntrade.errors import DependencyError, NotInitialisedError
+from cvntrade.redaction import redact
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -37,7 +38,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except OperationalError as exc:
-        raise DependencyError(f"cannot migrate database: {exc.orig}") from exc
+        raise DependencyError(f"cannot migrate database: {redact(str(exc.orig))}") from exc
     return current_revision(engine)
 
 
@@ -47,7 +48,7 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
-        raise DependencyError(f"cannot reach database: {exc.orig}") from exc
+        raise DependencyError(f"cannot reach database: {redact(str(exc.orig))}") from exc
 
 
 def require_current(engine: Engine) -> None:
