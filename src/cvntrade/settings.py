@@ -97,4 +97,7 @@ def get_settings() -> Settings:
     from cvntrade.redaction import install_log_redaction
 
     install_log_redaction()
+    if logging.getLevelName(settings.log_level) >= logging.WARNING:
+        # Each bounded HTTP retry to the registry logs a WARNING; the final error is one line.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     return settings

@@ -32,15 +32,16 @@ def create_db_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
+        # Not echoed: without URL syntax there is no telling which part is a password.
         raise UserInputError(
-            f"invalid database URL {redact(url)!r}: expected sqlite:///PATH or "
-            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+            "invalid database URL (not shown, it may hold a password): expected "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
         ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise UserInputError(
             f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
-            "CVN_DATABASE_URL must start with sqlite:/// or postgresql+psycopg://"
+            "the database URL must start with sqlite:/// or postgresql+psycopg://"
         )
     if backend == "sqlite":
         database = parsed.database
