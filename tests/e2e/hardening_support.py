@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -67,3 +69,38 @@ def database_text(db_url: str) -> str:
             )
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Exit code and output of one in-process `cvntrade` invocation."""
+
+    code: int
+    out: str
+    err: str
+
+
+def cli_in_process(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., Outcome]:
+    """`cvntrade ARGS` run by `cvntrade.cli.main.run` in this process, in `env`'s settings.
+
+    Same parsing, error mapping and exit codes as the real process, without its start-up cost.
+    """
+    from cvntrade.cli import main
+    from cvntrade.settings import get_settings
+
+    for key, value in env.items():
+        if key.startswith(("CVN_", "MLFLOW_")):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+    def invoke(*args: str) -> Outcome:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["cvntrade", *args])
+        with pytest.raises(SystemExit) as exit_info:
+            main.run()
+        captured = capsys.readouterr()
+        return Outcome(int(exit_info.value.code or 0), captured.out, captured.err)
+
+    return invoke
