@@ -1,9 +1,10 @@
 """Issue 16.4: parallel alias moves and rollbacks audit each real change exactly once.
 
 Eight `cvntrade models set-alias` processes race on one model: one audit row and one
-`alias_events` row per real move, the others say "nothing to do"; with mixed targets the
-audit rows chain (`before` of each = `after` of the previous) and the newest agrees with the
-actual champion. Parallel rollbacks move each symbol once and report the others as unchanged.
+`alias_events` row per real move, the others say "nothing to do". Parallel rollbacks move each
+symbol once and report the others as unchanged. (Processes start at different speeds, so these
+show the behaviour end to end; tests/integration/registry/test_alias_race.py provokes the race
+deterministically, mixed targets included.)
 """
 
 from __future__ import annotations
@@ -98,26 +99,6 @@ def test_parallel_identical_moves_write_one_audit_row(
     assert [(a.before, a.after["version"]) for a in audit] == [({"version": 3}, 2)]
     assert _events(engine) == [2]
     assert client.get_registered_model(BTC).aliases == {"champion": 2}
-
-
-def test_parallel_mixed_moves_chain_and_end_on_the_actual_champion(
-    engine: Engine, cli_env: dict[str, str], tmp_path: Path, mlflow_template: Path
-) -> None:
-    uri, client = _registry(tmp_path, mlflow_template, (BTC,))
-    targets = [1, 2, 3, 1, 2, 3]
-    results = _in_parallel(
-        {**cli_env, "MLFLOW_TRACKING_URI": uri}, [_set_alias(v) for v in targets]
-    )
-    assert [code for code, _, _ in results] == [0] * len(targets), [e for _, _, e in results]
-    audit = list(reversed(read_audit(engine, action="models.set_alias")))  # oldest first
-    champion = int(client.get_registered_model(BTC).aliases["champion"])
-    previous = 3
-    for row in audit:
-        assert row.before == {"version": previous}
-        assert row.after["version"] != previous  # every row is a real move
-        previous = row.after["version"]
-    assert previous == champion
-    assert _events(engine) == [row.after["version"] for row in audit]
 
 
 def test_parallel_rollbacks_move_each_symbol_once(
