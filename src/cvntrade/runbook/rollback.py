@@ -346,9 +346,9 @@ def _move_champions(
                 engine, plan, finished, exc, reason=reason, actor=actor, clock=clock, waited=waited
             )
             raise type(exc)(
-                f"{exc} — rolled back so far: {', '.join(finished) or 'no symbol'} after "
-                f"{waited:.1f} s; run the same command again to finish (finished symbols are "
-                "skipped)"
+                f"{exc} — rolled back so far: {', '.join(finished) or 'no symbol'}; run the "
+                "same command again to finish (finished symbols are skipped; stopped after "
+                f"{waited:.1f} s of the {REVERT_SLA_S:g} s SLA)"
             ) from None
         moved = replace(item, done=move.changed, unchanged=not move.changed)
         done.append(moved)
