@@ -46,7 +46,13 @@ def create_db_engine(url: str) -> Engine:
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserInputError(
+                    f"cannot create the database directory {Path(database).parent} "
+                    f"(check CVN_HOME / CVN_DATABASE_URL): {exc.strerror or exc}"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine

@@ -44,6 +44,7 @@ _INPUT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST"}
 def translated_mlflow_errors(what: str) -> Iterator[None]:
     """Re-raise MLflow and connection errors inside the block as `CvnError`s about `what`."""
     from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import DBAPIError
 
     bound_mlflow_waits()
     try:
@@ -56,6 +57,11 @@ def translated_mlflow_errors(what: str) -> Iterator[None]:
         if code in _INPUT_CODES:
             raise UserInputError(f"{what}: {first_line}") from None
         raise DependencyError(f"model registry error for {what}: {first_line}") from None
+    except DBAPIError as exc:  # the sqlite store itself is broken (corrupt file, wrong schema)
+        raise UserInputError(
+            f"model registry store unreadable for {what} (check MLFLOW_TRACKING_URI): "
+            f"{redact(str(exc.orig)).splitlines()[0]}"
+        ) from None
     except (OSError, ConnectionError) as exc:
         raise DependencyError(
             f"model registry unreachable for {what}: {redact(str(exc))}"

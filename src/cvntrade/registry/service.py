@@ -25,6 +25,8 @@ from cvntrade.text import check_text
 
 CHAMPION = "champion"
 SEARCH_DEPTH = 1000
+MAX_VERSION = 2**31 - 1
+"""MLflow stores version numbers as 32-bit integers; larger ones are typos."""
 _RESERVED_ALIASES = ("latest",)
 
 
@@ -105,6 +107,8 @@ def set_alias(
     check_text(reason, "--reason")
     if not alias or alias in _RESERVED_ALIASES or (alias[0] == "v" and alias[1:].isdigit()):
         raise UserInputError(f"alias {alias!r} is reserved by MLflow; choose another name")
+    if not 1 <= version <= MAX_VERSION:
+        raise UserInputError(f"--version must be between 1 and {MAX_VERSION} (got {version})")
     registry.get_version(name, version)  # NotFoundError for a version that does not exist
     with write_transaction(engine) as conn:
         lock_model(conn, name)
