@@ -13,6 +13,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select
 
 from cvntrade.db.tables import audit_log
+from cvntrade.redaction import redact, redact_data
+from cvntrade.text import check_text
+
+ACTOR_MAX_LEN = 120
+TARGET_MAX_LEN = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +35,24 @@ class AuditEntry:
 
 
 def write_audit(conn: Connection, entry: AuditEntry) -> None:
-    """Append `entry` inside the caller's transaction (so it commits or rolls back with it)."""
+    """Append `entry` inside the caller's transaction (so it commits or rolls back with it).
+
+    The log is append-only and kept forever, so every text is redacted (`cvntrade.redaction`)
+    before it is written: a library error quoted in a reason or snapshot must not store a password.
+    Control characters in actor or reason are refused (`UserInputError`) on both backends alike.
+    """
+    check_text(entry.actor, "actor", max_len=ACTOR_MAX_LEN)
+    check_text(entry.reason, "reason", multiline=True)
+    check_text(entry.target, "target", max_len=TARGET_MAX_LEN)
     conn.execute(
         insert(audit_log).values(
             at=entry.at,
-            actor=entry.actor,
+            actor=redact(entry.actor),
             action=entry.action,
-            target=entry.target,
-            before=entry.before,
-            after=entry.after,
-            reason=entry.reason,
+            target=redact(entry.target),
+            before=redact_data(entry.before),
+            after=redact_data(entry.after),
+            reason=redact(entry.reason),
         )
     )
 

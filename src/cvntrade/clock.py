@@ -8,6 +8,9 @@ from collections.abc import Callable
 from cvntrade.errors import UserInputError
 
 Clock = Callable[[], dt.datetime]
+EARLIEST = dt.datetime(2000, 1, 1)
+LATEST = dt.datetime(2100, 1, 1)
+"""User-given times outside [2000, 2100) are typos (and overflow window arithmetic)."""
 
 
 def utc_now() -> dt.datetime:
@@ -25,12 +28,16 @@ def to_naive_utc(value: dt.datetime) -> dt.datetime:
 def parse_utc(text: str, *, field: str = "time") -> dt.datetime:
     """Parse an ISO-8601 timestamp given by a user into naive UTC (no offset = UTC)."""
     try:
-        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        value = to_naive_utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
         raise UserInputError(
             f"invalid {field} {text!r}: expected ISO-8601, e.g. 2026-11-24T12:00:00Z"
         ) from None
-    return to_naive_utc(value)
+    if not EARLIEST <= value < LATEST:
+        raise UserInputError(
+            f"invalid {field} {text!r}: must be between {EARLIEST:%Y} and {LATEST:%Y}"
+        )
+    return value
 
 
 def fixed_clock(at: dt.datetime) -> Clock:

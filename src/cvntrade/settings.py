@@ -69,8 +69,14 @@ class Settings(BaseSettings):
 def redact_url(url: str) -> str:
     """Hide the password of a database URL so it can be printed or logged."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    from cvntrade.redaction import redact
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return redact(url)
 
 
 @lru_cache(maxsize=1)
@@ -89,4 +95,10 @@ def get_settings() -> Settings:
         )
         raise UserInputError(f"invalid environment setting: {problems}") from None
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    from cvntrade.redaction import install_log_redaction
+
+    install_log_redaction()
+    if logging.getLevelName(settings.log_level) >= logging.WARNING:
+        # Each bounded HTTP retry to the registry logs a WARNING; the final error is one line.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     return settings

@@ -1,24 +1,38 @@
-"""How numbers are written for people: signed figures without `-0.0000`, counts as integers."""
+"""Checks for free text typed by users (reasons, titles, actors, notes) before it is stored.
+
+Text is stored and printed literally (never as markup), but control characters have no business
+in an audit trail: an ESC sequence rewrites the operator's terminal, a NUL is refused by
+PostgreSQL but kept by SQLite, a bidi override hides what a line really says. They are refused
+with a `UserInputError` naming the field, before anything is written, so both backends agree.
+"""
 
 from __future__ import annotations
 
-import math
+import unicodedata
+
+from cvntrade.errors import UserInputError
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_MULTILINE_ALLOWED = frozenset("\n\t")
 
 
-def fmt_signed(value: float, digits: int = 4) -> str:
-    """`value` with its sign and `digits` decimals; anything that rounds to zero is `+0.0000`.
+def check_text(
+    value: str, field: str, *, max_len: int | None = None, multiline: bool = False
+) -> str:
+    """`value` unchanged when acceptable; `UserInputError` naming `field` otherwise.
 
-    `f"{-0.00001:+.4f}"` gives `-0.0000`, which reads as a loss that is not there.
+    Refused: control characters (category Cc; newline and tab only when `multiline`), bidi
+    overrides, lone surrogates, and more than `max_len` characters.
     """
-    if math.isnan(value):
-        return "—"
-    rounded = round(value, digits)
-    return f"{(rounded if rounded != 0 else 0.0):+.{digits}f}"
-
-
-def fmt_fixed(value: float, digits: int = 4) -> str:
-    """`value` with `digits` decimals and no sign unless negative; never `-0.0000`."""
-    if math.isnan(value):
-        return "—"
-    rounded = round(value, digits)
-    return f"{(rounded if rounded != 0 else 0.0):.{digits}f}"
+    for position, char in enumerate(value):
+        if multiline and char in _MULTILINE_ALLOWED:
+            continue
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs") or char in _BIDI_CONTROLS:
+            raise UserInputError(
+                f"{field} contains a control character (U+{ord(char):04X} at position "
+                f"{position + 1}); use plain text"
+            )
+    if max_len is not None and len(value) > max_len:
+        raise UserInputError(f"{field} is too long: {len(value)} characters, at most {max_len}")
+    return value

@@ -33,7 +33,15 @@ def test_acceptance_flow_drill_flip_and_runbook_answers(cli_env: dict[str, str])
     _cvntrade(cli_env, "db", "upgrade")
     assert "(up to date)" in _cvntrade(cli_env, "db", "current").stdout
     drill = json.loads(
-        _cvntrade(cli_env, "drill", "journal", "--scenario", "focal-regression", "--json").stdout
+        _cvntrade(
+            cli_env,
+            "drill",
+            "journal",
+            "--scenario",
+            "focal-regression",
+            "--into-database",
+            "--json",
+        ).stdout
     )
     assert drill["negative_symbols"] == list(SCENARIOS["focal-regression"])
     flip = json.loads(
@@ -77,7 +85,16 @@ def test_acceptance_flow_drill_flip_and_runbook_answers(cli_env: dict[str, str])
 
 
 def test_import_then_reimport_through_the_cli(cli_env: dict[str, str], tmp_path: Path) -> None:
-    _cvntrade(cli_env, "drill", "journal", "--scenario", "healthy", "--now", "2026-11-20T10:00Z")
+    _cvntrade(
+        cli_env,
+        "drill",
+        "journal",
+        "--scenario",
+        "healthy",
+        "--now",
+        "2026-11-20T10:00Z",
+        "--into-database",
+    )
     trades = generate_drill_trades("single-symbol", now=dt.datetime(2026, 11, 24), seed=1)[:25]
     frame = pd.DataFrame([{**t.as_row(), "trade_id": f"ext-{i}"} for i, t in enumerate(trades)])
     frame.drop(columns=["source"]).to_csv(tmp_path / "ext.csv", index=False)

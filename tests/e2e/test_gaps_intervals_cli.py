@@ -1,6 +1,6 @@
 """Real-market shapes through the CLI: gapped FX-like hours, daily bars, monthly kline files,
-one-class labels; `--interval 1d` from synth to train to paper trading (real MLflow store, SQLite and
-PostgreSQL)."""
+one-class labels; `--interval 1d` from synth to train to paper trading (real MLflow store,
+SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 

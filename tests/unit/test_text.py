@@ -1,26 +1,36 @@
-"""Numbers as people read them: no `-0.0000`, sign and rounding kept."""
+"""`cvntrade.text.check_text`: user text with control characters is refused, naming the field."""
 
 from __future__ import annotations
 
-import math
+import pytest
 
-from hypothesis import given
-from hypothesis import strategies as st
-
-from cvntrade.text import fmt_fixed, fmt_signed
+from cvntrade.errors import UserInputError
+from cvntrade.text import check_text
 
 
-def test_tiny_losses_do_not_print_as_negative_zero() -> None:
-    assert fmt_signed(-0.00001) == "+0.0000"
-    assert fmt_signed(-0.0) == "+0.0000"
-    assert fmt_fixed(-0.00004) == "0.0000"
-    assert fmt_signed(-0.25) == "-0.2500"
-    assert fmt_signed(1.5, digits=2) == "+1.50"
-    assert fmt_signed(math.nan) == "—"
+@pytest.mark.parametrize(
+    "value",
+    ["fix [/bold] rollout", "BTC [/] down :rocket:", "ünïcødé — ok", "tabs"],
+)
+def test_plain_text_is_accepted_unchanged(value: str) -> None:
+    assert check_text(value, "--reason") == value
 
 
-@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
-def test_formatted_value_is_the_rounded_value_and_never_negative_zero(value: float) -> None:
-    for text in (fmt_signed(value), fmt_fixed(value)):
-        assert text not in ("-0.0000", "+-0.0000")
-        assert abs(float(text) - value) <= 0.5e-4 + 1e-9 * abs(value)
+@pytest.mark.parametrize(
+    "value", ["a\x1b[31mb", "a\rb", "a\x00b", "a\nb", "a\tb", "a\x7fb", "a\u202eb", "a\ud800b"]
+)
+def test_control_characters_are_refused_with_the_field_name(value: str) -> None:
+    with pytest.raises(UserInputError, match=r"--reason contains a control character"):
+        check_text(value, "--reason")
+
+
+def test_multiline_allows_newline_and_tab_only() -> None:
+    assert check_text("one\n\ttwo", "note", multiline=True) == "one\n\ttwo"
+    with pytest.raises(UserInputError, match="note contains"):
+        check_text("one\x1b", "note", multiline=True)
+
+
+def test_length_is_checked() -> None:
+    assert check_text("x" * 120, "--actor", max_len=120)
+    with pytest.raises(UserInputError, match="--actor is too long: 121 characters, at most 120"):
+        check_text("x" * 121, "--actor", max_len=120)

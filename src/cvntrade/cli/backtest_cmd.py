@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from cvntrade.cli.common import console, default_actor, fmt_pct, open_engine, print_json
+from cvntrade.cli.common import (
+    console,
+    default_actor,
+    fmt_pct,
+    open_engine,
+    print_json,
+    styled,
+)
 
 if TYPE_CHECKING:
     from cvntrade.trading.backtest import BacktestRun
@@ -55,7 +62,7 @@ def print_run(run: BacktestRun, as_json: bool) -> None:
     for symbol, versions in (run.served_versions or {}).items():
         console.print(f"  {symbol}: served version(s) {', '.join(map(str, versions))}")
     for warning in summary.get("warnings", []):
-        console.print(f"[yellow]warning: {warning}[/yellow]")
+        console.print(styled(f"warning: {warning}", "yellow"))
 
 
 @runs_app.command("list")

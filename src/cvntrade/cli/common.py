@@ -1,4 +1,10 @@
-"""What every command shares: the engine, the actor, JSON output and Rich console."""
+"""What every command shares: the engine, the actor, JSON output and Rich console.
+
+The consoles print text literally (`markup=False`, `emoji=False`): reasons, titles, actors,
+notes and statuses are user data, and a `[/]` in an incident title must never be read as Rich
+markup (it crashed `incident list` for good). Styling is explicit, with `styled(...)` Text
+objects, so it can never come from a string a user typed.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import Engine
 
 from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
@@ -18,8 +25,24 @@ from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
 PIPED_WIDTH = 400
 """Width of tables written to a file or pipe: Rich's default of 80 would cut columns."""
 
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else PIPED_WIDTH)
-err_console = Console(stderr=True)
+# markup=False: user text (reasons, titles, actors) is printed literally, never as Rich markup.
+console = Console(
+    soft_wrap=True,
+    markup=False,
+    emoji=False,
+    width=None if sys.stdout.isatty() else PIPED_WIDTH,
+)
+err_console = Console(stderr=True, markup=False, emoji=False)
+
+
+def styled(text: str, style: str) -> Text:
+    """`text` shown in `style` (e.g. "red", "bold") and otherwise literally: explicit styling."""
+    return Text(text, style=style)
+
+
+def line(*parts: str | Text) -> Text:
+    """One output line from plain strings (printed literally) and `styled` pieces."""
+    return Text.assemble(*parts)
 
 
 def open_engine(*, require_schema: bool = True) -> Engine:
@@ -60,6 +83,6 @@ def print_json(payload: Any) -> None:
 
 def fmt_pct(value: float | None) -> str:
     """A percent figure for tables (`realized_pnl_pct` units); never `-0.0000`."""
-    from cvntrade.text import fmt_signed
+    from cvntrade.formatting import fmt_signed
 
     return "—" if value is None else fmt_signed(value)

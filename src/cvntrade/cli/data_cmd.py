@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cvntrade.cli.common import console, err_console, print_json
+from cvntrade.cli.common import console, err_console, line, print_json, styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -490,9 +490,9 @@ def validate_cmd(
         print_json(results)
     else:
         for r in results:
-            status = "[green]ok[/green]" if r["ok"] else "[red]INVALID[/red]"
+            status = styled("ok", "green") if r["ok"] else styled("INVALID", "red")
             detail = f"{r['rows']} bars, {r['gaps']} gap(s)" if r["ok"] else r["problem"]
-            console.print(f"{status} {r['target']}: {detail}")
+            console.print(line(status, f" {r['target']}: {detail}"))
     if failed:
         raise UserInputError(
             f"{len(failed)} of {len(results)} invalid: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import Engine
 
 from cvntrade.cli.common import clock_from, console, default_actor, open_engine, print_json
 
@@ -19,23 +20,65 @@ def journal_cmd(
     seed: int = typer.Option(7, "--seed", help="Random seed; same seed and --now, same history."),
     now: str = typer.Option(None, "--now", help="End the history at this UTC time (ISO-8601)."),
     actor: str = typer.Option(None, "--actor", help="Who (default: $CVN_ACTOR or login name)."),
+    into_database: bool = typer.Option(
+        False,
+        "--into-database",
+        help=(
+            "Write the drill rows into CVN_DATABASE_URL (the database in use) instead of the "
+            "drill's own home $CVN_HOME/drill/cvntrade.db; runbook decisions on them are marked "
+            "rehearsal."
+        ),
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Replace the previous drill trades with a 21-day, 5-symbol history for SCENARIO.
 
     Binary champions traded until 14 days ago, focal champions since. Real trades
-    (source engine/import) are never touched.
+    (source engine/import) are never touched. By default the drill writes into its own
+    database ($CVN_HOME/drill/cvntrade.db, created and migrated on first use) so a rehearsal
+    can never move production; rehearse against it with CVN_DATABASE_URL set to the URL printed.
     """
     from cvntrade.drill import run_journal_drill
+    from cvntrade.drill.journal_drill import SCENARIOS
+    from cvntrade.errors import UserInputError
 
+    if scenario not in SCENARIOS:  # checked before the drill home is created
+        raise UserInputError(f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    engine, url = (open_engine(), None) if into_database else _drill_home_engine()
     result = run_journal_drill(
-        open_engine(), scenario, seed=seed, actor=actor or default_actor(), clock=clock_from(now)
+        engine, scenario, seed=seed, actor=actor or default_actor(), clock=clock_from(now)
     )
     if as_json:
-        print_json(result)
+        print_json({**_as_dict(result), "database": url or "CVN_DATABASE_URL"})
         return
+    if url is not None:
+        console.print(f"drill home: {url} (rehearse with CVN_DATABASE_URL={url})")
     console.print(
         f"drill {result.scenario}: {result.trades_written} trades written "
         f"(replaced {result.trades_replaced}), history ends {result.now:%Y-%m-%d %H:%M} UTC; "
         f"negative over 48 h: {', '.join(result.negative_symbols) or 'none'}"
     )
+
+
+def drill_database_url() -> str:
+    """The drill's own SQLite database under `$CVN_HOME/drill/` (never the production one)."""
+    from cvntrade.settings import get_settings
+
+    return f"sqlite:///{get_settings().home / 'drill' / 'cvntrade.db'}"
+
+
+def _drill_home_engine() -> tuple[Engine, str]:
+    """An engine on the drill's own database, migrated to the newest schema."""
+    from cvntrade.db import create_db_engine, upgrade
+
+    url = drill_database_url()
+    engine = create_db_engine(url)
+    upgrade(engine)
+    return engine, url
+
+
+def _as_dict(result: object) -> dict[str, object]:
+    import dataclasses
+
+    assert dataclasses.is_dataclass(result) and not isinstance(result, type)
+    return dataclasses.asdict(result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from cvntrade.cli.common import clock_from, console, fmt_pct, open_engine, print_json
+from cvntrade.cli.common import clock_from, console, fmt_pct, open_engine, print_json, styled
 
 app = typer.Typer(
     help=(
@@ -69,7 +69,7 @@ def window_cmd(
     for column in ("crypto_symbol", "expectancy", "n_trades", "flag"):
         table.add_column(column)
     for r in rows:
-        flag = "[red]NEGATIVE[/red]" if r.negative else ""
+        flag = styled("NEGATIVE", "red") if r.negative else ""
         table.add_row(r.crypto_symbol, fmt_pct(r.expectancy_pct), str(r.n_trades), flag)
     console.print(table)
     console.print(f"{len(negative)} negative symbol(s): {', '.join(negative) or 'none'}")
@@ -106,7 +106,9 @@ def folds_cmd(
     for column in ("crypto_symbol", "exp_7d", "exp_48h", "exp_14d_baseline", "regime shift"):
         table.add_column(column)
     for r in rows:
-        verdict = {True: "[red]yes[/red]", False: "no", None: "—"}[r.regime_shift]
+        verdict = (
+            styled("yes", "red") if r.regime_shift else ("—" if r.regime_shift is None else "no")
+        )
         table.add_row(
             r.crypto_symbol,
             fmt_pct(r.exp_7d),

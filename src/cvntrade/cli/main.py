@@ -27,7 +27,7 @@ from cvntrade.cli import (
     trade_cmd,
     train_cmd,
 )
-from cvntrade.errors import CvnError, ExitCode
+from cvntrade.errors import CvnError, DependencyError, ExitCode
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 the answer is no (gate fails, alert fires, rollback not propagated); "
@@ -89,32 +89,60 @@ def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) 
 def run() -> None:
     """Run the CLI; errors become one line on stderr with their exit code, never a traceback.
 
-    Usage errors exit 2, `CvnError`s exit with their own code (see `ExitCode`); anything else is
-    a bug: its traceback is printed and the exit code is 70.
+    Usage errors exit 2, `CvnError`s exit with their own code (see `ExitCode`). A database
+    driver error that escaped translation (connection lost mid-command) is a dependency failure
+    (exit 4). Anything else is a bug: its traceback is printed and the exit code is 70. Every
+    line printed here is redacted: credentials never reach stderr.
     """
+    from sqlalchemy.exc import DBAPIError
+
+    from cvntrade.redaction import redact
+    from cvntrade.registry.mlflow_errors import bound_mlflow_waits
+
+    bound_mlflow_waits()
     warn_config_keys_in_environment(os.environ)
     try:
         result = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: unknown option, bad type, missing value
-        print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
+        print(f"error: {redact(exc.format_message())} (see --help)", file=sys.stderr)
         sys.exit(exc.exit_code)
     except typer.Abort:
         print("error: aborted", file=sys.stderr)
         sys.exit(ExitCode.ABORTED)
     except CvnError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(redact(str(exc)))}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception:
-        traceback.print_exc()
-        print(
-            "internal error (a bug in cvntrade, exit 70): please report it with the traceback "
-            "above",
-            file=sys.stderr,
-        )
-        sys.exit(ExitCode.INTERNAL)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated and not _is_operational(exc):
+            _crash(exc)
+        print(f"error: database unavailable: {_one_line(redact(str(exc.orig)))}", file=sys.stderr)
+        sys.exit(DependencyError.exit_code)
+    except Exception as exc:  # a bug: crash loudly, but never print a secret
+        _crash(exc)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _is_operational(exc: Exception) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return " ".join(lines) if lines else "(no message)"
+
+
+def _crash(exc: BaseException) -> None:
+    """A bug: print the traceback (redacted) and exit 70 (`ExitCode.INTERNAL`)."""
+    from cvntrade.redaction import redact
+
+    print(redact("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
+    print(
+        "internal error (a bug in cvntrade, exit 70): please report it with the traceback above",
+        file=sys.stderr,
+    )
+    sys.exit(ExitCode.INTERNAL)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from cvntrade.cli.common import clock_from, console, default_actor, fmt_pct, open_engine, print_json
+from cvntrade.cli.common import (
+    clock_from,
+    console,
+    default_actor,
+    fmt_pct,
+    line,
+    open_engine,
+    print_json,
+    styled,
+)
 from cvntrade.errors import ExitCode
 from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS
 
@@ -56,14 +65,17 @@ def confirm_cmd(
     for column in ("crypto_symbol", "expectancy_48h", "n_trades", "flag"):
         table.add_column(column)
     for row in result.symbols:
-        flag = "[red]NEGATIVE[/red]" if row.negative else ""
+        flag = styled("NEGATIVE", "red") if row.negative else ""
         table.add_row(row.crypto_symbol, fmt_pct(row.expectancy_pct), str(row.n_trades), flag)
     console.print(table)
     negative = ", ".join(result.negative_symbols) or "none"
     console.print(
-        f"verdict: [bold]{result.verdict}[/bold] — {len(result.negative_symbols)} negative "
-        f"symbol(s): {negative}; focal_loss_active={int(result.focal_loss_active)} "
-        f"(source {result.focal_source})"
+        line(
+            "verdict: ",
+            styled(result.verdict, "bold"),
+            f" — {len(result.negative_symbols)} negative symbol(s): {negative}; "
+            f"focal_loss_active={int(result.focal_loss_active)} (source {result.focal_source})",
+        )
     )
     console.print(f"incident: {result.attachment}")
     for step in result.next_steps:
@@ -128,9 +140,9 @@ def check_config_cmd(
         )
     console.print(table)
     console.print(
-        Text.assemble(
+        line(
             "verdict: ",
-            (result.verdict, "bold"),
+            styled(result.verdict, "bold"),
             f" — CVN_LOSS_FUNCTION={result.loss_function} "
             f"CVN_FOCAL_GAMMA={result.focal_gamma} CVN_FOCAL_ALPHA={result.focal_alpha} "
             f"(version {result.version}, updated {result.updated_at:%Y-%m-%d %H:%M:%S} UTC)",

@@ -18,6 +18,7 @@ from cvntrade.cli.common import (
     err_console,
     open_engine,
     print_json,
+    styled,
 )
 from cvntrade.strategy import DEFAULT_STRATEGY, strategy_label
 
@@ -81,8 +82,11 @@ def _report(report: object, as_json: bool) -> None:
     )
     if report.skipped:
         console.print(
-            f"[yellow]{report.skipped} trades/predictions were already stored (written by an "
-            "earlier run) and were not written again[/yellow]"
+            styled(
+                f"{report.skipped} trades/predictions were already stored (written by an "
+                "earlier run) and were not written again",
+                "yellow",
+            )
         )
     for symbol, versions in report.versions.items():
         console.print(f"  {symbol}: served version(s) {', '.join(map(str, versions))}")

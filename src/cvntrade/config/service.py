@@ -20,6 +20,7 @@ from cvntrade.config.keys import normalise_value
 from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import ftf_config, ftf_config_history
 from cvntrade.errors import ConflictError, NotInitialisedError, UserInputError
+from cvntrade.text import check_text
 
 CONFIG_ROW_ID = 1
 
@@ -102,6 +103,8 @@ def set_config(
         raise UserInputError("a non-empty --reason is required for every config change")
     if not actor.strip():
         raise UserInputError("a non-empty --actor is required for every config change")
+    check_text(reason, "--reason")
+    check_text(actor, "--actor", max_len=120)
     if not changes:
         raise UserInputError("nothing to set: give at least one KEY=VALUE")
     normalised = {key: normalise_value(key, value) for key, value in changes.items()}

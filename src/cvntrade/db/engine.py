@@ -7,13 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cvntrade.errors import DependencyError, UserInputError
+from cvntrade.redaction import redact
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 5
+"""How long a PostgreSQL connection attempt may take (TCP + startup) before exit 4."""
+PG_LOCK_TIMEOUT_MS = 30_000
+"""How long a PostgreSQL statement waits for a row/advisory lock (SQLite's busy timeout twin)."""
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -25,19 +31,43 @@ def create_db_engine(url: str) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise UserInputError(f"invalid database URL {url!r}: {exc}") from None
-    if parsed.get_backend_name() == "sqlite":
+    except ArgumentError:
+        # Not echoed: without URL syntax there is no telling which part is a password.
+        raise UserInputError(
+            "invalid database URL (not shown, it may hold a password): expected "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise UserInputError(
+            f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+            "the database URL must start with sqlite:/// or postgresql+psycopg://"
+        )
+    if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserInputError(
+                    f"cannot create the database directory {Path(database).parent} "
+                    f"(check CVN_HOME / CVN_DATABASE_URL): {exc.strerror or exc}"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if "options" not in parsed.query:
+        connect_args["options"] = f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}"
     try:
-        return create_engine(url, pool_pre_ping=True)
-    except NoSuchModuleError as exc:
-        raise UserInputError(f"unsupported database URL {url!r}: {exc}") from None
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise UserInputError(
+            f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}: "
+            f"{redact(str(exc))}"
+        ) from None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -64,4 +94,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
             yield conn
     except OperationalError as exc:
-        raise DependencyError(f"database unavailable: {exc.orig}") from exc
+        raise DependencyError(f"database unavailable: {redact(str(exc.orig))}") from exc
+
+
+def lock_model(conn: Connection, model_name: str) -> None:
+    """Serialise decisions about one registered model until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the model name, so two writers of the
+    same model queue while other models proceed. SQLite: `write_transaction` already holds the
+    database write lock (`BEGIN IMMEDIATE`), which serialises every writer; nothing more to do.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"cvntrade.model:{model_name}"},
+        )

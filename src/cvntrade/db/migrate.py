@@ -9,9 +9,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
-from cvntrade.errors import DependencyError, NotInitialisedError
+from cvntrade.errors import DependencyError, NotInitialisedError, UserInputError
+from cvntrade.redaction import redact
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -37,7 +38,7 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except OperationalError as exc:
-        raise DependencyError(f"cannot migrate database: {exc.orig}") from exc
+        raise DependencyError(f"cannot migrate database: {redact(str(exc.orig))}") from exc
     return current_revision(engine)
 
 
@@ -47,7 +48,14 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except OperationalError as exc:
-        raise DependencyError(f"cannot reach database: {exc.orig}") from exc
+        if engine.dialect.name == "sqlite" and Path(str(engine.url.database or "")).is_dir():
+            raise UserInputError(f"database path {engine.url.database} is a directory") from None
+        raise DependencyError(f"cannot reach database: {redact(str(exc.orig))}") from exc
+    except DatabaseError as exc:  # e.g. SQLite "file is not a database"
+        raise UserInputError(
+            f"database {engine.url.render_as_string(hide_password=True)} is unreadable "
+            f"(corrupt or not a CVNTrade database?): {redact(str(exc.orig))}"
+        ) from None
 
 
 def require_current(engine: Engine) -> None:

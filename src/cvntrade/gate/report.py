@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+from rich.text import Text
 
+from cvntrade.formatting import fmt_fixed, fmt_signed
 from cvntrade.gate.results import CellResults
-from cvntrade.text import fmt_fixed, fmt_signed
 
 if TYPE_CHECKING:
     from cvntrade.gate.sweep import SweepReport, SymbolSweep
@@ -125,7 +126,7 @@ def verdict_table(verdict: GateVerdict) -> Table:
             criterion.name,
             criterion.requirement,
             criterion.observed,
-            "[green]pass[/]" if criterion.passed else "[red]FAIL[/]",
+            Text("pass", style="green") if criterion.passed else Text("FAIL", style="red"),
         )
     return table
 
@@ -141,7 +142,7 @@ def candidates_table(verdict: GateVerdict) -> Table:
             f"{cell.n_passed}/{len(cell.criteria)}",
             str(cell.winning_folds),
             _pct(cell.mean_uplift_pct),
-            "[green]pass[/]" if cell.passed else "[red]fail[/]",
+            Text("pass", style="green") if cell.passed else Text("fail", style="red"),
         )
     return table
 

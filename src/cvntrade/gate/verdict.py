@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from cvntrade.errors import DataError, NotFoundError, UserInputError
+from cvntrade.formatting import fmt_fixed, fmt_signed
 from cvntrade.gate.criteria import GateCriteria, LoadedCriteria
 from cvntrade.gate.results import CellResults, SweepResults, load_sweep
-from cvntrade.text import fmt_fixed, fmt_signed
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -54,6 +54,10 @@ class FoldExpectancy:
         return self.exp_48h < self.exp_14d_baseline - REGIME_SHIFT_MARGIN_PCT
 
 
+MAX_WINDOW = dt.timedelta(days=3650)
+"""Ten years: longer windows are typos (and overflow date arithmetic)."""
+
+
 def parse_window(text: str) -> dt.timedelta:
     """Parse a window such as `48h`, `7d`, `30m` or `2w`."""
     match = _WINDOW_RE.match(text)
@@ -61,7 +65,10 @@ def parse_window(text: str) -> dt.timedelta:
         raise UserInputError(
             f"invalid window {text!r}: expected a positive number and a unit m/h/d/w, e.g. 48h"
         )
-    return dt.timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+    seconds = int(match[1]) * _UNIT_SECONDS[match[2]]
+    if seconds > MAX_WINDOW.total_seconds():
+        raise UserInputError(f"invalid window {text!r}: at most {MAX_WINDOW.days} days")
+    return dt.timedelta(seconds=seconds)
 
 
 def expectancy_by_symbol(

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
+from cvntrade.clock import EARLIEST, LATEST
 from cvntrade.db.engine import write_transaction
-from cvntrade.errors import UserInputError
+from cvntrade.errors import ConflictError, UserInputError
 from cvntrade.journal.records import EXIT_REASONS, LOSS_FUNCTIONS, SIDES, Trade
 from cvntrade.journal.repository import existing_trades, insert_trades
 from cvntrade.strategy import parse_strategy_label, parse_symbol, strategy_label
@@ -39,6 +42,16 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("side", "probability")
 MAX_REPORTED_PROBLEMS = 5
+TEXT_MAX_LEN = {"trade_id": 128, "crypto_symbol": 20, "strategy": 40, "model_name": 120}
+"""The column widths of `trade_journal`: checked here so both backends refuse the same rows."""
+PNL_LIMIT_PCT = 1_000.0
+"""|realized_pnl_pct| above 1000 % is a unit or parsing error (and overflows PostgreSQL sums)."""
+FEES_LIMIT_PCT = 100.0
+PRICE_LIMIT = 1e12
+VERSION_LIMIT = 2**31 - 1
+_ISO_8601 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +130,22 @@ def import_trades(engine: Engine, paths: Sequence[Path]) -> list[ImportResult]:
                     f"{first_row}; nothing was imported"
                 )
             origin[trade.trade_id] = (path, row, trade)
+    try:
+        return _write(engine, parsed, origin)
+    except IntegrityError:
+        # A parallel import of the same trades committed first (PostgreSQL does not block our
+        # existence check on its uncommitted rows): nothing of ours was written.
+        raise ConflictError(
+            "another import wrote some of these trades at the same time; nothing was imported "
+            "by this run: run it again (identical trades are then skipped)"
+        ) from None
+
+
+def _write(
+    engine: Engine,
+    parsed: list[tuple[Path, list[Trade]]],
+    origin: dict[str, tuple[Path, int, Trade]],
+) -> list[ImportResult]:
     with write_transaction(engine) as conn:
         stored = existing_trades(conn, origin)
         for trade_id, old in stored.items():
@@ -151,7 +180,7 @@ def _parse_row(record: dict[str, object]) -> Trade:
     if exit_time < entry_time:
         raise ValueError(f"exit_time {exit_time} is before entry_time {entry_time}")
     version = _number(record, "model_version")
-    if version != int(version) or version < 1:
+    if version != int(version) or not 1 <= version <= VERSION_LIMIT:
         raise ValueError(
             f"model_version must be a positive integer (got {record['model_version']!r})"
         )
@@ -175,8 +204,8 @@ def _parse_row(record: dict[str, object]) -> Trade:
         entry_price=_positive(record, "entry_price"),
         exit_price=_positive(record, "exit_price"),
         exit_reason=_choice(record, "exit_reason", EXIT_REASONS),
-        fees_pct=_number(record, "fees_pct"),
-        realized_pnl_pct=_number(record, "realized_pnl_pct"),
+        fees_pct=_bounded(record, "fees_pct", 0.0, FEES_LIMIT_PCT),
+        realized_pnl_pct=_bounded(record, "realized_pnl_pct", -PNL_LIMIT_PCT, PNL_LIMIT_PCT),
         probability=parsed_probability,
         side=side,
     )
@@ -193,9 +222,17 @@ def _present(record: dict[str, object], column: str) -> bool:
 
 def _text(record: dict[str, object], column: str) -> str:
     value = record[column]
-    if value is None or _is_nan(value) or not str(value).strip():
+    if value is None or _is_nan(value) or (isinstance(value, str) and not value.strip()):
         raise ValueError(f"{column} is empty")
-    return str(value).strip()
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError(f"{column} must be text (got {type(value).__name__})")
+    text = str(value).strip()
+    if any(not char.isprintable() for char in text):
+        raise ValueError(f"{column} contains a control character")
+    limit = TEXT_MAX_LEN.get(column)
+    if limit is not None and len(text) > limit:
+        raise ValueError(f"{column} is longer than {limit} characters ({len(text)})")
+    return text
 
 
 def _choice(record: dict[str, object], column: str, allowed: tuple[str, ...]) -> str:
@@ -218,22 +255,45 @@ def _number(record: dict[str, object], column: str) -> float:
 
 def _positive(record: dict[str, object], column: str) -> float:
     value = _number(record, column)
-    if value <= 0:
-        raise ValueError(f"{column} must be > 0 (got {record[column]!r})")
+    if not 0 < value <= PRICE_LIMIT:
+        raise ValueError(f"{column} must be > 0 and <= {PRICE_LIMIT:g} (got {record[column]!r})")
+    return value
+
+
+def _bounded(record: dict[str, object], column: str, low: float, high: float) -> float:
+    value = _number(record, column)
+    if not low <= value <= high:
+        raise ValueError(f"{column} must be in [{low:g}, {high:g}] (got {record[column]!r})")
     return value
 
 
 def _time(record: dict[str, object], column: str) -> dt.datetime:
     raw = record[column]
+    if raw is None or _is_nan(raw) or raw is pd.NaT or (isinstance(raw, str) and not raw.strip()):
+        raise ValueError(f"{column} is empty")
+    # Only ISO-8601 text or real timestamps: an epoch number is ambiguous (s? ms?) and words such
+    # as "now" or "30/11/2026" are guesses.
+    if isinstance(raw, str):
+        if not _ISO_8601.match(raw.strip()):
+            raise ValueError(
+                f"{column} is not a timestamp (got {raw!r}): expected ISO-8601 such as "
+                "2026-11-24T12:00:00Z"
+            )
+    elif not isinstance(raw, (dt.datetime, pd.Timestamp)):
+        raise ValueError(
+            f"{column} is not a timestamp (got {type(raw).__name__} {raw!r}): expected ISO-8601"
+        )
     try:
-        stamp = pd.Timestamp(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        stamp = pd.Timestamp(raw)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{column} is not a timestamp (got {raw!r})") from None
     if pd.isna(stamp):
         raise ValueError(f"{column} is empty")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     result: dt.datetime = stamp.to_pydatetime()
+    if not EARLIEST <= result < LATEST:
+        raise ValueError(f"{column} {result} is outside {EARLIEST:%Y} to {LATEST:%Y}")
     return result
 
 

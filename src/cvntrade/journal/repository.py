@@ -46,3 +46,14 @@ def count_trades(engine: Engine) -> int:
     """How many trades the journal holds."""
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(trade_journal)).scalar_one())
+
+
+def count_drill_trades_since(engine: Engine, since: object) -> int:
+    """How many rehearsal trades (`source = 'drill'`) were entered at or after `since` (UTC).
+
+    Decisions derived from a window holding drill rows are rehearsals, never production moves.
+    """
+    tj = trade_journal.c
+    query = select(func.count()).where(tj.source == "drill", tj.entry_time >= since)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())

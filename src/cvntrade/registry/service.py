@@ -3,7 +3,9 @@
 `previous_non_focal` is the version the runbook rolls back to: the newest version older than the
 given one whose `loss_function` tag is `binary`. `set_alias` writes its audit row in the same
 database transaction that wraps the registry call, so a registry failure leaves no audit row and
-no half-done move.
+no half-done move. It reads the alias and decides under a per-model lock (`lock_model`), so
+parallel moves of one model write exactly one audit row per real change, each with the true
+`before` version.
 """
 
 from __future__ import annotations
@@ -14,14 +16,17 @@ from sqlalchemy import Engine, insert
 
 from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
-from cvntrade.db.engine import write_transaction
+from cvntrade.db.engine import lock_model, write_transaction
 from cvntrade.db.tables import alias_events
-from cvntrade.errors import NotFoundError, UserInputError
+from cvntrade.errors import ConflictError, NotFoundError, UserInputError
 from cvntrade.registry.client import Registry
 from cvntrade.registry.records import ModelVersionInfo
+from cvntrade.text import check_text
 
 CHAMPION = "champion"
 SEARCH_DEPTH = 1000
+MAX_VERSION = 2**31 - 1
+"""MLflow stores version numbers as 32-bit integers; larger ones are typos."""
 _RESERVED_ALIASES = ("latest",)
 
 
@@ -89,18 +94,33 @@ def set_alias(
     reason: str,
     actor: str,
     clock: Clock = utc_now,
+    expected_old: int | None = None,
 ) -> AliasMove:
-    """Point `alias` of `name` at `version`, audited; a no-op (not audited) when already there."""
+    """Point `alias` of `name` at `version`, audited; a no-op (not audited) when already there.
+
+    The current version is read under the model's lock, so of N parallel identical moves one is
+    audited and N-1 report "unchanged". With `expected_old`, a move whose alias has meanwhile
+    moved elsewhere (neither `expected_old` nor `version`) raises `ConflictError` instead.
+    """
     if not reason.strip():
         raise UserInputError("a non-empty --reason is required to move an alias")
+    check_text(reason, "--reason")
     if not alias or alias in _RESERVED_ALIASES or (alias[0] == "v" and alias[1:].isdigit()):
         raise UserInputError(f"alias {alias!r} is reserved by MLflow; choose another name")
+    if not 1 <= version <= MAX_VERSION:
+        raise UserInputError(f"--version must be between 1 and {MAX_VERSION} (got {version})")
     registry.get_version(name, version)  # NotFoundError for a version that does not exist
-    old = registry.aliases(name).get(alias)
-    move = AliasMove(name, alias, old, version, actor, reason)
-    if not move.changed:
-        return move
     with write_transaction(engine) as conn:
+        lock_model(conn, name)
+        old = registry.aliases(name).get(alias)
+        move = AliasMove(name, alias, old, version, actor, reason)
+        if not move.changed:
+            return move
+        if expected_old is not None and old != expected_old:
+            raise ConflictError(
+                f"{name}@{alias} moved to version {old} since it was read (expected "
+                f"{expected_old}); re-read and retry"
+            )
         write_audit(
             conn,
             AuditEntry(

@@ -26,6 +26,8 @@ from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import incident_notes, incidents
 from cvntrade.domain import IncidentStatus
 from cvntrade.errors import NotFoundError, UserInputError
+from cvntrade.redaction import redact, redact_data
+from cvntrade.text import check_text
 
 STATUSES = tuple(status.value for status in IncidentStatus)
 """`open` and `mitigated` are ongoing (no `closed_at`); `resolved`/`false_positive` are closed."""
@@ -121,6 +123,9 @@ def insert_incident(
         )
     if not title.strip():
         raise UserInputError("a non-empty --title is required to open an incident")
+    check_text(title, "--title", max_len=500)
+    check_text(actor, "--actor", max_len=120)
+    title = redact(title)
     if not actor.strip():
         raise UserInputError("a non-empty --actor is required")
     _validate_status(status)
@@ -169,6 +174,9 @@ def insert_note(
         raise UserInputError("a note needs some text")
     if not actor.strip():
         raise UserInputError("a non-empty --actor is required")
+    check_text(text, "note", multiline=True)
+    check_text(actor, "--actor", max_len=120)
+    text = redact(text)  # notes quote errors and command lines: never store a password
     new_id = conn.execute(
         insert(incident_notes)
         .values(
@@ -177,7 +185,7 @@ def insert_note(
             actor=actor,
             kind=kind,
             text=text.strip(),
-            data=None if data is None else dict(data),
+            data=None if data is None else redact_data(dict(data)),
         )
         .returning(incident_notes.c.id)
     ).scalar_one()

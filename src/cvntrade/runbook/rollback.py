@@ -17,7 +17,11 @@ One call does what the runbook asks an operator to type under pressure:
 
 Idempotent and resumable: every decision is re-derived from the registry and the config, so a
 run interrupted anywhere (registry down: `DependencyError`, or SIGKILL) is finished by running
-the same command again, which skips what is already done.
+the same command again, which skips what is already done. Each alias move re-reads the champion
+under the model's lock, so parallel runs audit each real move once and report the others as
+`unchanged`. An automatic run (`auto`) refuses when step 1's verdict is `transient` (fewer than
+two negative symbols): it never flips the config on a single bad symbol. When step 1's window
+holds drill rows, the run is a rehearsal and says so in its output and audit row.
 """
 
 from __future__ import annotations
@@ -45,8 +49,15 @@ from cvntrade.runbook.propagation import (
     PropagationTarget,
     wait_for_propagation,
 )
-from cvntrade.runbook.steps import ALERT, ALERT_TARGET, negative_focal_symbols
+from cvntrade.runbook.steps import (
+    ALERT,
+    ALERT_TARGET,
+    CONFIRM_WINDOW,
+    MIN_NEGATIVE_SYMBOLS,
+    negative_focal_symbols,
+)
 from cvntrade.strategy import DEFAULT_STRATEGY, Strategy, model_name, parse_symbol
+from cvntrade.text import check_text
 
 BASELINE_LOSS = BASELINE_CONFIG_LOSS
 REVERT_SLA_S = 60.0
@@ -77,6 +88,8 @@ class SymbolRollback:
     """For a move: the exact equivalent `cvntrade models set-alias …` line."""
     done: bool = False
     """The move was performed by this run (never in a dry run)."""
+    unchanged: bool = False
+    """A planned move found the alias already at its target (a parallel run moved it first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +121,8 @@ class RollbackResult:
     propagation: PropagationReport | None
     timing: RollbackTiming
     changed: bool
+    rehearsal: bool = False
+    """Step 1's window held drill rows: this run rehearsed the runbook on drill data."""
 
 
 def parse_symbols(text: str) -> tuple[str, ...] | None:
@@ -151,6 +166,7 @@ def plan_symbols(
 def _validate(reason: str, actor: str, wait_s: float, heartbeat_max_age_s: float) -> None:
     if not reason.strip():
         raise UserInputError("a non-empty --reason is required for a rollback")
+    check_text(reason, "--reason")
     if not actor.strip():
         raise UserInputError("a non-empty --actor is required for a rollback")
     if not 0 <= wait_s <= MAX_WAIT_S:
@@ -185,10 +201,13 @@ def rollback(
     attachment = resolve_attachment(engine, incident_id, alert=ALERT)
     reason = tagged(reason.strip(), attachment.incident_id)
     source = "auto" if symbols is None else "list"
+    rehearsal = False
     if symbols is None:
-        symbols = negative_focal_symbols(engine, clock=clock)[1]
-        say(f"auto: negative focal expectancy over 48 h on {', '.join(symbols) or 'no symbol'}")
-    plan = plan_symbols(registry, symbols, strategy=strategy, actor=actor, reason=reason)
+        symbols, rehearsal = _auto_symbols(engine, clock=clock, say=say)
+    try:
+        plan = plan_symbols(registry, symbols, strategy=strategy, actor=actor, reason=reason)
+    except DependencyError as exc:
+        raise DependencyError(f"{exc} (after {monotonic() - start:.1f} s)") from None
     if dry_run:
         config = read_config(engine)
         elapsed = monotonic() - start
@@ -206,6 +225,7 @@ def rollback(
             propagation=None,
             timing=RollbackTiming(elapsed, 0.0, elapsed, REVERT_SLA_S, PROPAGATION_SLA_S, True),
             changed=False,
+            rehearsal=rehearsal,
         )
     change = set_config(
         engine, {"CVN_LOSS_FUNCTION": BASELINE_LOSS}, reason=reason, actor=actor, clock=clock
@@ -217,7 +237,14 @@ def rollback(
         else f"config: CVN_LOSS_FUNCTION already {BASELINE_LOSS} (version {change.after.version})"
     )
     outcome = _move_champions(
-        engine, registry, plan, reason=reason, actor=actor, clock=clock, say=say
+        engine,
+        registry,
+        plan,
+        reason=reason,
+        actor=actor,
+        clock=clock,
+        say=say,
+        elapsed=lambda: monotonic() - start,
     )
     alias_done = monotonic()
     targets = [
@@ -258,9 +285,29 @@ def rollback(
         propagation=propagation,
         timing=timing,
         changed=change.changed or any(s.done for s in outcome),
+        rehearsal=rehearsal,
     )
     _record(engine, result, reason=reason, actor=actor, clock=clock)
     return result
+
+
+def _auto_symbols(engine: Engine, *, clock: Clock, say: Progress) -> tuple[tuple[str, ...], bool]:
+    """Step 1's negative symbols for an automatic run; refuses a transient verdict."""
+    from cvntrade.journal.repository import count_drill_trades_since
+
+    negative = negative_focal_symbols(engine, clock=clock)[1]
+    rehearsal = count_drill_trades_since(engine, clock() - CONFIRM_WINDOW) > 0
+    say(f"auto: negative focal expectancy over 48 h on {', '.join(negative) or 'no symbol'}")
+    if rehearsal:
+        say("REHEARSAL: step 1's window holds drill trades (source=drill)")
+    if len(negative) < MIN_NEGATIVE_SYMBOLS:
+        raise UserInputError(
+            f"automatic rollback refused: step 1's verdict is transient ({len(negative)} negative "
+            f"symbol(s): {', '.join(negative) or 'none'}; a real alert needs "
+            f"{MIN_NEGATIVE_SYMBOLS}); nothing was changed — name the symbols with --symbols to "
+            "roll back by hand"
+        )
+    return negative, rehearsal
 
 
 def _move_champions(
@@ -272,6 +319,7 @@ def _move_champions(
     actor: str,
     clock: Clock,
     say: Progress,
+    elapsed: Callable[[], float],
 ) -> tuple[SymbolRollback, ...]:
     """One audited alias move per symbol to move, reported as each one is done."""
     done: list[SymbolRollback] = []
@@ -290,22 +338,31 @@ def _move_champions(
                 reason=reason,
                 actor=actor,
                 clock=clock,
+                expected_old=item.champion_version,
             )
         except CvnError as exc:
             finished = [s.crypto_symbol for s in done if s.done]
+            waited = elapsed()
             _record_interruption(
-                engine, plan, finished, exc, reason=reason, actor=actor, clock=clock
+                engine, plan, finished, exc, reason=reason, actor=actor, clock=clock, waited=waited
             )
             raise type(exc)(
-                f"{exc} — rolled back so far: {', '.join(finished) or 'no symbol'}; "
-                "run the same command again to finish (finished symbols are skipped)"
+                f"{exc} — rolled back so far: {', '.join(finished) or 'no symbol'}; run the "
+                "same command again to finish (finished symbols are skipped; stopped after "
+                f"{waited:.1f} s of the {REVERT_SLA_S:g} s SLA)"
             ) from None
-        done.append(replace(item, done=move.changed))
-        say(_describe(item))
+        moved = replace(item, done=move.changed, unchanged=not move.changed)
+        done.append(moved)
+        say(_describe(moved))
     return tuple(done)
 
 
 def _describe(item: SymbolRollback) -> str:
+    if item.action == MOVE and item.unchanged:
+        return (
+            f"{item.crypto_symbol}: champion already at {item.target_version} (binary): "
+            "unchanged, nothing audited"
+        )
     if item.action == MOVE:
         return (
             f"{item.crypto_symbol}: champion {item.champion_version} (focal) → "
@@ -331,6 +388,7 @@ def _record(
         f"rollback: config v{result.config_version_before} → v{result.config_version_after}, "
         f"moved {', '.join(moved) or 'nothing'}, {result.timing.total_s:.2f} s "
         f"({'within' if result.timing.within_sla else 'OUTSIDE'} the {REVERT_SLA_S:g} s SLA)"
+        + (" [REHEARSAL on drill data]" if result.rehearsal else "")
     )
     propagation = result.propagation
     now = clock()
@@ -351,6 +409,8 @@ def _record(
                 after={
                     "summary": summary,
                     "changed": result.changed,
+                    "rehearsal": result.rehearsal,
+                    "unchanged": [s.crypto_symbol for s in result.symbols if s.unchanged],
                     "version": result.config_version_after,
                     "champions": {s.crypto_symbol: s.target_version for s in result.symbols},
                     "actions": {s.crypto_symbol: s.action for s in result.symbols},
@@ -381,8 +441,9 @@ def _record_interruption(
     reason: str,
     actor: str,
     clock: Clock,
+    waited: float,
 ) -> None:
-    """Best effort: note in the audit log that a rollback stopped half-way, and where."""
+    """Best effort: note in the audit log that a rollback stopped half-way, where, and when."""
     # The database may be what failed: the original error is what the operator must see.
     with suppress(CvnError), write_transaction(engine) as conn:
         write_audit(
@@ -394,8 +455,12 @@ def _record_interruption(
                 target=ALERT_TARGET,
                 reason=reason,
                 after={
-                    "summary": f"interrupted after {len(finished)} move(s): {error}",
+                    "summary": (
+                        f"interrupted after {len(finished)} move(s) and {waited:.1f} s: {error}"
+                    ),
                     "interrupted": True,
+                    "elapsed_s": waited,
+                    "within_sla": waited < REVERT_SLA_S,
                     "finished": list(finished),
                     "planned": [s.crypto_symbol for s in plan if s.action == MOVE],
                 },

@@ -28,6 +28,7 @@ from cvntrade.clock import Clock, utc_now
 from cvntrade.config import read_config
 from cvntrade.db.engine import write_transaction
 from cvntrade.errors import UserInputError
+from cvntrade.formatting import fmt_signed
 from cvntrade.monitoring.alerts import AlertConfig, evaluate, read_focal_active
 from cvntrade.runbook.incidents import (
     Incident,
@@ -39,7 +40,6 @@ from cvntrade.runbook.incidents import (
     tagged,
     update_status,
 )
-from cvntrade.text import fmt_signed
 
 if TYPE_CHECKING:
     from cvntrade.journal import SymbolExpectancy
