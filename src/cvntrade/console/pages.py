@@ -7,9 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +19,7 @@ from cvntrade.console import services
 from cvntrade.console.auth import CSRF_FIELD, Denied, check_csrf, page_user, state_of
 from cvntrade.console.schemas import TradeOut
 from cvntrade.console.security import SESSION_COOKIE, SESSION_TTL_S
-from cvntrade.console.users import authenticate
+from cvntrade.console.users import ConsoleUser, authenticate
 from cvntrade.console.web import render
 from cvntrade.db.engine import write_transaction
 from cvntrade.errors import ConflictError, UserInputError
@@ -27,6 +28,19 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=500)]
 Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
 PAGE_SIZE = 50
+
+
+def _page_role(role: str) -> Callable[[Request], ConsoleUser]:
+    def dependency(request: Request) -> ConsoleUser:
+        return page_user(request, role)
+
+    return dependency
+
+
+# Dependencies run before form validation: an unauthorised post is refused (401/403, audited)
+# before its fields are looked at.
+Viewer = Annotated[ConsoleUser, Depends(_page_role("viewer"))]
+Operator = Annotated[ConsoleUser, Depends(_page_role("operator"))]
 
 
 @router.get("/")
@@ -88,9 +102,9 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Csrf) -> Response:
+def logout(request: Request, user: Viewer, csrf: Csrf = "") -> Response:
     """End the session."""
-    check_csrf(request, csrf, page_user(request, "viewer"))
+    check_csrf(request, csrf, user)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -116,10 +130,9 @@ def config_page(request: Request) -> Response:
 
 
 @router.post("/config")
-async def config_submit(request: Request) -> Response:
+async def config_submit(request: Request, user: Operator) -> Response:
     """Several keys in one atomic submit with a reason; stale version → 409 conflict page."""
     form = await request.form()
-    user = await run_in_threadpool(page_user, request, "operator")
     check_csrf(request, str(form.get(CSRF_FIELD) or ""), user)
     ctx = state_of(request).ctx.acting_as(user.username)
     changes = {
@@ -169,13 +182,13 @@ def models_page(request: Request) -> Response:
 @router.post("/models/rollback")
 def models_rollback(
     request: Request,
-    csrf: Csrf,
+    user: Operator,
     symbol: Annotated[str, Form(max_length=20)],
     reason: Text,
     confirm: Annotated[str, Form(max_length=20)] = "",
+    csrf: Csrf = "",
 ) -> Response:
     """Roll one champion back to its previous binary version after typing the symbol."""
-    user = page_user(request, "operator")
     check_csrf(request, csrf, user)
     if confirm.strip() != symbol:
         raise UserInputError(f"confirm: type {symbol} to confirm the rollback")
@@ -264,14 +277,14 @@ def controls_page(request: Request) -> Response:
 @router.post("/controls")
 def controls_submit(
     request: Request,
-    csrf: Csrf,
+    user: Operator,
     name: Annotated[str, Form(max_length=20)],
     active: Annotated[str, Form(max_length=5)],
     reason: Text,
     confirm: Annotated[str, Form(max_length=40)] = "",
+    csrf: Csrf = "",
 ) -> Response:
     """Switch a flag on or off; `confirm` must repeat its name."""
-    user = page_user(request, "operator")
     check_csrf(request, csrf, user)
     if active not in ("on", "off"):
         raise UserInputError("active: use on or off")

@@ -89,12 +89,23 @@ def _user(row: object) -> ConsoleUser:
 
 
 def add_user(
-    engine: Engine, username: str, password: str, role: str, *, actor: str, clock: Clock = utc_now
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    actor: str,
+    clock: Clock = utc_now,
+    hasher: PasswordHasher | None = None,
 ) -> ConsoleUser:
-    """Create a user (audited `users.add`); an existing username is a conflict."""
+    """Create a user (audited `users.add`); an existing username is a conflict.
+
+    `hasher` defaults to argon2id with the library's recommended cost (tests pass a cheap one;
+    verification always uses the parameters stored in the hash).
+    """
     validate_username(username)
     validate_role(role)
-    digest = _hasher().hash(validate_password(password))
+    digest = (hasher or _hasher()).hash(validate_password(password))
     now = clock()
     with write_transaction(engine) as conn:
         if conn.execute(
