@@ -10,7 +10,7 @@ def test_session_cookie_round_trips_and_rejects_tampering_and_expiry() -> None:
     signer = Signer(b"k" * 32)
     cookie = signer.session_cookie(7, now_s=1000.0)
     assert signer.session_user_id(cookie, now_s=1001.0) == 7
-    user_id, rest = cookie.split(".", 1)
+    _user_id, rest = cookie.split(".", 1)
     assert signer.session_user_id(f"8.{rest}", now_s=1001.0) is None
     assert signer.session_user_id(cookie, now_s=1000.0 + SESSION_TTL_S + 1) is None
     assert Signer(b"x" * 32).session_user_id(cookie, now_s=1001.0) is None
