@@ -37,7 +37,7 @@ from cvntrade.console.users import ConsoleUser, add_user, list_users
 
 _bearer = HTTPBearer(auto_error=False, description="API token from `cvntrade users token NAME`")
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422, 503)
 }
 
 router = APIRouter(prefix="/api", responses=_ERRORS)

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from cvntrade.strategy import DEFAULT_STRATEGY
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+"""Stored times are naive UTC; the API states the zone (RFC 3339 `...Z`)."""
 
 
 class Strict(BaseModel):
@@ -36,7 +45,7 @@ class ConfigOut(BaseModel):
     """The active configuration and its version (send it back as `expect_version`)."""
 
     version: int
-    updated_at: dt.datetime
+    updated_at: UtcDatetime
     keys: list[ConfigKeyOut]
 
 
@@ -62,7 +71,7 @@ class HistoryOut(BaseModel):
     """One past config change with its diff (key → [old, new])."""
 
     version: int
-    changed_at: dt.datetime
+    changed_at: UtcDatetime
     actor: str
     reason: str
     diff: dict[str, list[str | None]]
@@ -131,8 +140,8 @@ class TradeOut(BaseModel):
     model_name: str
     model_version: int
     model_loss_function: str
-    entry_time: dt.datetime
-    exit_time: dt.datetime
+    entry_time: UtcDatetime
+    exit_time: UtcDatetime
     entry_price: float
     exit_price: float
     exit_reason: str
@@ -184,9 +193,9 @@ class IncidentOut(BaseModel):
     severity: str
     status: str
     title: str
-    opened_at: dt.datetime
+    opened_at: UtcDatetime
     opened_by: str
-    closed_at: dt.datetime | None
+    closed_at: UtcDatetime | None
 
 
 class UserOut(BaseModel):
