@@ -25,6 +25,7 @@ from cvntrade.errors import CvnError
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["utc"] = lambda value: "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
 log = logging.getLogger("cvntrade.console")
 
 
