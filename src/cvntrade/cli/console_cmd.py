@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 
 import typer
 
@@ -45,6 +44,7 @@ def console_command(
             "and API tokens travel in clear text. Bind 127.0.0.1 unless you have TLS.[/]"
         )
     ctx = open_app(actor="console")
-    app = create_app(ctx, secret=os.environ.get("CVN_CONSOLE_SECRET"))
+    secret = ctx.settings.console_secret
+    app = create_app(ctx, secret=secret.get_secret_value() if secret else None)
     err_console.print(f"console on http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
