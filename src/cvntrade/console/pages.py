@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=500)]
 Csrf = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
 PAGE_SIZE = 50
+FLAG_ACTIONS = ("trading.kill_switch", "trading.halt")
 
 
 def _page_role(role: str) -> Callable[[Request], ConsoleUser]:
@@ -170,10 +171,12 @@ async def config_submit(request: Request, user: Operator) -> Response:
 def models_page(request: Request) -> Response:
     """Per symbol: versions with loss tags, the champion, and the rollback control."""
     user = page_user(request, "viewer")
+    ctx = state_of(request).ctx
     return render(
         request,
         "models.html",
-        models=services.models_view(state_of(request).ctx),
+        models=services.models_view(ctx),
+        changes=services.recent_changes(ctx, ("models.set_alias",)),
         user=user,
         done=None,
     )
@@ -194,7 +197,14 @@ def models_rollback(
         raise UserInputError(f"confirm: type {symbol} to confirm the rollback")
     ctx = state_of(request).ctx.acting_as(user.username)
     move = services.rollback_champion(ctx, symbol, reason=reason)
-    return render(request, "models.html", models=services.models_view(ctx), user=user, done=move)
+    return render(
+        request,
+        "models.html",
+        models=services.models_view(ctx),
+        changes=services.recent_changes(ctx, ("models.set_alias",)),
+        user=user,
+        done=move,
+    )
 
 
 @router.get("/expectancy")
@@ -265,10 +275,12 @@ def journal_csv(
 def controls_page(request: Request) -> Response:
     """The kill switch and the halt, with typed confirmation."""
     user = page_user(request, "viewer")
+    ctx = state_of(request).ctx
     return render(
         request,
         "controls.html",
-        flags=services.flags_view(state_of(request).ctx),
+        flags=services.flags_view(ctx),
+        changes=services.recent_changes(ctx, FLAG_ACTIONS),
         user=user,
         done=None,
     )
@@ -290,7 +302,14 @@ def controls_submit(
         raise UserInputError("active: use on or off")
     ctx = state_of(request).ctx.acting_as(user.username)
     change = services.switch_flag(ctx, name, active == "on", reason=reason, confirm=confirm)
-    return render(request, "controls.html", flags=services.flags_view(ctx), user=user, done=change)
+    return render(
+        request,
+        "controls.html",
+        flags=services.flags_view(ctx),
+        changes=services.recent_changes(ctx, FLAG_ACTIONS),
+        user=user,
+        done=change,
+    )
 
 
 @router.get("/incidents")

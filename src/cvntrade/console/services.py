@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cvntrade.app import AppContext
+from cvntrade.audit import AuditEntry
 from cvntrade.config import CONFIG_KEYS, config_history, read_config, set_config
 from cvntrade.config.keys import CALIBRATIONS, LOSS_FUNCTIONS
 from cvntrade.console.schemas import (
@@ -245,3 +246,11 @@ def incidents_view(ctx: AppContext, limit: int = 50) -> list[IncidentOut]:
     from cvntrade.runbook.incidents import list_incidents
 
     return [IncidentOut(**asdict(i)) for i in list_incidents(ctx.engine, limit=limit)]
+
+
+def recent_changes(ctx: AppContext, actions: tuple[str, ...], limit: int = 10) -> list[AuditEntry]:
+    """The newest audited changes of these actions: who, when, why, before → after."""
+    from cvntrade.audit import read_audit
+
+    rows = [row for action in actions for row in read_audit(ctx.engine, action=action, limit=limit)]
+    return sorted(rows, key=lambda row: row.id or 0, reverse=True)[:limit]

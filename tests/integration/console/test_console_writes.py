@@ -156,6 +156,8 @@ def test_rollback_needs_typed_confirmation(
     assert done.status_code == 200
     assert ctx.registry.aliases(name)["champion"] == 2
     assert "3 → 2" in done.text
+    changes = done.text[done.text.index('id="changes"') :]
+    assert "olivia" in changes and "runbook 3B" in changes and "models.set_alias" in changes
 
 
 def test_login_is_rate_limited_and_failures_are_audited(
