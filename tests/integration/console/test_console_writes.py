@@ -238,3 +238,23 @@ def test_console_writes_the_same_audit_rows_as_the_cli(
         assert cli_row.target == console_row.target
         assert set(cli_row.before) == set(console_row.before)
         assert set(cli_row.after) == set(console_row.after)
+
+
+def test_switch_needs_its_name_typed_and_is_audited_with_the_user(
+    ctx: AppContext, client: TestClient, tokens: dict[str, str]
+) -> None:
+    from cvntrade.trading.flags import read_flags
+
+    operator = bearer(tokens["operator"])
+    body = {"active": True, "reason": "ADR-71 drill", "confirm": "kill_switch"}
+    wrong = client.post("/api/controls/halt", json=body, headers=operator)
+    assert wrong.status_code == 422 and "confirm" in wrong.json()["detail"]
+    unknown = client.post(
+        "/api/controls/panic", json={**body, "confirm": "panic"}, headers=operator
+    )
+    assert unknown.status_code == 422 and "panic" in unknown.json()["detail"]
+    assert read_flags(ctx.engine).halt is False
+    done = client.post("/api/controls/halt", json={**body, "confirm": "halt"}, headers=operator)
+    assert done.json() == {"name": "halt", "before": False, "after": True, "changed": True}
+    [row] = read_audit(ctx.engine, action="trading.halt")
+    assert (row.actor, row.reason, row.after) == ("olivia", "ADR-71 drill", {"active": True})
