@@ -9,6 +9,7 @@ import io
 import time
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -70,6 +71,9 @@ def login(
     """Check the password (rate limited per address and username), then set the session."""
     state = state_of(request)
     address = request.client.host if request.client else "?"
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.url.netloc:
+        raise Denied(403, f"login posted from another site ({origin[:80]})")
     if state.limiter.blocked(address, username):
         raise Denied(429, f"too many failed logins for {username!r}: wait and retry")
     user = authenticate(state.ctx.engine, username, password)

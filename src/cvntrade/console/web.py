@@ -7,6 +7,7 @@ pages; request validation errors are 422 naming the field; refusals are audited 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,13 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["utc"] = lambda value: "—" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
 log = logging.getLogger("cvntrade.console")
+SECURITY_HEADERS = {
+    # Everything comes from the console itself; no page may be framed (clickjacking on forms).
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def _is_api(request: Request) -> bool:
@@ -60,7 +68,7 @@ def create_app(
         title="CVNTrade console",
         version="1",
         description="Operate CVNTrade: config flips, champions, expectancy, journal, controls.",
-        docs_url="/api/docs",
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN: the schema alone is served
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -68,6 +76,14 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.exception_handler(Denied)
     async def denied(request: Request, exc: Denied) -> Response:

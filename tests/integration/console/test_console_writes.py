@@ -258,3 +258,17 @@ def test_switch_needs_its_name_typed_and_is_audited_with_the_user(
     assert done.json() == {"name": "halt", "before": False, "after": True, "changed": True}
     [row] = read_audit(ctx.engine, action="trading.halt")
     assert (row.actor, row.reason, row.after) == ("olivia", "ADR-71 drill", {"active": True})
+
+
+def test_cross_site_login_is_refused_and_pages_cannot_be_framed(
+    ctx: AppContext, tokens: dict[str, str]
+) -> None:
+    with TestClient(create_app(ctx, secret="s")) as browser:
+        form = {"username": "olivia", "password": PASSWORD}
+        forged = browser.post("/login", data=form, headers={"Origin": "http://evil.example"})
+        assert forged.status_code == 403 and "cvn_session" not in browser.cookies
+        page = browser.post("/login", data=form, headers={"Origin": "http://testserver"})
+        assert page.status_code == 200 and "cvn_session" in browser.cookies
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert read_audit(ctx.engine, action="console.denied")[0].reason.startswith("login posted")
