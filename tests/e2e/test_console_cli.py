@@ -56,3 +56,26 @@ def test_binding_beyond_loopback_warns_about_tls(
     text = " ".join(" ".join(_startup_lines(sqlite_url, tmp_path, host)).split())
     assert f"console on http://{host}:" in text
     assert ("WARNING" in text and "TLS" in text) is warned
+
+
+def test_console_and_users_commands_explain_themselves(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CVN_")}
+    env["CVN_HOME"] = str(tmp_path)
+    for args in (
+        ["console"],
+        ["users"],
+        ["users", "add"],
+        ["users", "list"],
+        ["users", "passwd"],
+        ["users", "disable"],
+        ["users", "token"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "cvntrade.cli.main", *args, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Usage:" in done.stdout and len(done.stdout.splitlines()) > 5, args
