@@ -41,6 +41,12 @@ infra-tools:
 	elif [ -n "$$missing" ]; then \
 		echo "infra tools missing: sudo apt-get update && sudo apt-get install -y prometheus prometheus-alertmanager" >&2; \
 	fi
+	@# headless Chromium for the console's browser test (Playwright drives /usr/bin/chromium)
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif ! command -v chromium >/dev/null; then \
+		echo "chromium missing: sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	fi
 
 test: setup airflow-venv infra-tools
 	$(BIN)/python -m pytest -n 2 --dist worksteal

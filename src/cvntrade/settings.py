@@ -9,6 +9,7 @@
 | `CVN_FEES_PCT` | `0.1` | round-trip trading fees, percent of notional |
 | `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage of simulations and paper fills, percent |
 | `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
+| `CVN_CONSOLE_SECRET` | random per process | signs console session cookies (secret, redacted) |
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -37,6 +38,7 @@ class Settings(BaseSettings):
     slippage_pct: float = Field(default=0.02, ge=0, le=5)
     alias_poll_s: float = Field(default=2.0, gt=0, le=3600)
     alert_webhook_url: str | None = None  # CVN_ALERT_WEBHOOK_URL: built-in evaluator's webhook
+    console_secret: SecretStr | None = None
 
     @field_validator("home")
     @classmethod

@@ -46,14 +46,13 @@ def line(*parts: str | Text) -> Text:
 
 
 def open_engine(*, require_schema: bool = True) -> Engine:
-    """The engine for `CVN_DATABASE_URL` (or the embedded SQLite), schema checked by default."""
-    from cvntrade.db import create_db_engine, require_current
-    from cvntrade.settings import get_settings
+    """The engine for `CVN_DATABASE_URL` (or the embedded SQLite), schema checked by default.
 
-    engine = create_db_engine(get_settings().effective_database_url)
-    if require_schema:
-        require_current(engine)
-    return engine
+    Delegates to the application context (`cvntrade.app`), which the console uses too.
+    """
+    from cvntrade.app import open_engine as open_app_engine
+
+    return open_app_engine(require_schema=require_schema)
 
 
 def default_actor() -> str:

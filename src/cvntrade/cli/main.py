@@ -14,6 +14,7 @@ import typer
 
 from cvntrade.cli import (
     config_cmd,
+    console_cmd,
     data_cmd,
     db_cmd,
     drill_cmd,
@@ -26,6 +27,7 @@ from cvntrade.cli import (
     runbook_cmd,
     trade_cmd,
     train_cmd,
+    users_cmd,
 )
 from cvntrade.errors import CvnError, DependencyError, ExitCode
 
@@ -65,6 +67,8 @@ app.add_typer(runbook_cmd.app, name="runbook")
 app.add_typer(incident_cmd.app, name="incident")
 app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(monitor_cmd.alerts_app, name="alerts")
+app.command("console")(console_cmd.console_command)
+app.add_typer(users_cmd.app, name="users")
 
 
 def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:

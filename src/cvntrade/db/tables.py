@@ -333,3 +333,29 @@ alert_events = Table(
 
 
 # --- Console users (revision 0007) -----------------------------------------------------------
+
+CONSOLE_ROLES = ("viewer", "operator", "admin")
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+    CheckConstraint(_in("role", CONSOLE_ROLES), name="ck_console_users_role"),
+)
+
+console_tokens = Table(
+    "console_tokens",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("user_id", AutoId, ForeignKey("console_users.id"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("label", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default=false()),
+)
