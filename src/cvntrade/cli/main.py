@@ -16,6 +16,7 @@ from cvntrade.cli import (
     config_cmd,
     data_cmd,
     db_cmd,
+    doctor_cmd,
     drill_cmd,
     expectancy_cmd,
     gate_cmd,
@@ -62,6 +63,7 @@ app.add_typer(gate_cmd.gate_app, name="gate")
 app.command("promote")(gate_cmd.promote_command)
 app.add_typer(runbook_cmd.app, name="runbook")
 app.add_typer(incident_cmd.app, name="incident")
+app.command("doctor")(doctor_cmd.doctor_command)
 
 
 def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:
