@@ -9,6 +9,9 @@ import traceback
 # MLflow prints INFO lines ("Creating initial MLflow database tables...") unless told otherwise;
 # set before any command imports it. A user's own setting wins.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+# Against a tracking server MLflow writes "View run … at: http://…" to stdout at the end of each
+# run, which breaks `--json` output (found by the production-mode test).
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 import typer
 

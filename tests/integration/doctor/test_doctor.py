@@ -70,7 +70,7 @@ def doctor(settings: Settings, **kwargs: object) -> DoctorReport:
         exporter_url=f"http://127.0.0.1:{free_port()}/metrics",
         airflow_venv=Path("/nonexistent"),
         timeout_s=2.0,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
