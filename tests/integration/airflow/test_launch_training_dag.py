@@ -155,7 +155,9 @@ def _environment(root: Path) -> dict[str, str]:
         MLFLOW_TRACKING_URI=f"sqlite:///{cvn_home / 'mlflow.db'}",
         CVN_ACTOR="airflow-test",
         # this checkout first: a cached venv (CVN_AIRFLOW_VENV) may be bound to another clone
-        PYTHONPATH=os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p),
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p
+        ),
     )
     return env
 
