@@ -1,15 +1,26 @@
-"""Bad input through the real `cvntrade` process: exit 2, one line, no traceback, no change."""
+"""Bad input: exit 2, one line, no traceback, no change.
+
+The parametrized cases run `cvntrade.cli.main.run` in this process (same parsing, error mapping
+and exit codes; a subprocess per case cost ~1 s of interpreter start each, ~40 cases x 2
+backends). The real process is still exercised: a missing file, a stale version and an
+unmigrated database run `python -m cvntrade.cli.main`.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from cvntrade.cli import main
 from cvntrade.db.tables import audit_log, ftf_config, ftf_config_history, trade_journal
+from cvntrade.settings import get_settings
+
+Result = tuple[int, str]  # exit code, stderr
 
 GOOD_ROW = (
     "t-1,BTCUSDC,SL0.5_TP1_H4,CVNTrade_XGBoost_BTCUSDC_SL0.5_TP1_H4,42,focal,"
@@ -81,9 +92,13 @@ CASES: list[tuple[str, list[str], str]] = [
 
 @pytest.mark.parametrize(("label", "args", "message"), CASES, ids=[c[0] for c in CASES])
 def test_bad_arguments(
-    engine: Engine, cli_env: dict[str, str], label: str, args: list[str], message: str
+    engine: Engine,
+    in_process: Callable[[list[str]], Result],
+    label: str,
+    args: list[str],
+    message: str,
 ) -> None:
-    _assert_rejected(engine, cli_env, args, message)
+    _assert_rejected(engine, in_process, args, message)
 
 
 FILE_CASES = [
@@ -100,18 +115,23 @@ FILE_CASES = [
 )
 def test_bad_trade_files(
     engine: Engine,
-    cli_env: dict[str, str],
+    in_process: Callable[[list[str]], Result],
     tmp_path: Path,
     label: str,
     replace: tuple[str, str],
     message: str,
 ) -> None:
     path = _bad_csv(tmp_path, "trades.csv", replace)
-    _assert_rejected(engine, cli_env, ["journal", "import", path], message)
+    _assert_rejected(engine, in_process, ["journal", "import", path], message)
 
 
 def test_missing_trade_file(engine: Engine, cli_env: dict[str, str], tmp_path: Path) -> None:
-    _assert_rejected(engine, cli_env, ["journal", "import", str(tmp_path / "nope.csv")], "nope.csv")
+    _assert_rejected(
+        engine,
+        lambda args: _subprocess(cli_env, args),
+        ["journal", "import", str(tmp_path / "nope.csv")],
+        "nope.csv",
+    )
 
 
 def test_stale_expected_version_exits_3_and_changes_nothing(
@@ -147,12 +167,40 @@ def _run(env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[st
     )
 
 
-def _assert_rejected(engine: Engine, env: dict[str, str], args: list[str], message: str) -> None:
-    before = _state(engine)
+@pytest.fixture
+def in_process(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[[list[str]], Result]]:
+    """`cvntrade ARGS` through `main.run` in this process, in `cli_env`'s environment."""
+    for key, value in cli_env.items():
+        if key.startswith("CVN_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+    def invoke(args: list[str]) -> Result:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["cvntrade", *args])
+        with pytest.raises(SystemExit) as exit_info:
+            main.run()
+        return int(exit_info.value.code or 0), capsys.readouterr().err
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def _subprocess(env: dict[str, str], args: list[str]) -> Result:
     done = _run(env, args)
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    assert message in done.stderr
-    assert done.stderr.startswith("error: ")
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    return done.returncode, done.stderr
+
+
+def _assert_rejected(
+    engine: Engine, run: Callable[[list[str]], Result], args: list[str], message: str
+) -> None:
+    before = _state(engine)
+    code, stderr = run(args)
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
+    assert message in stderr
+    assert stderr.startswith("error: ")
+    assert len(stderr.strip().splitlines()) == 1, stderr
     assert _state(engine) == before

@@ -9,6 +9,9 @@ import traceback
 # MLflow prints INFO lines ("Creating initial MLflow database tables...") unless told otherwise;
 # set before any command imports it. A user's own setting wins.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+# Against a tracking server MLflow writes "View run … at: http://…" to stdout at the end of each
+# run, which breaks `--json` output (found by the production-mode test).
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 import typer
 
@@ -17,6 +20,7 @@ from cvntrade.cli import (
     console_cmd,
     data_cmd,
     db_cmd,
+    doctor_cmd,
     drill_cmd,
     expectancy_cmd,
     gate_cmd,
@@ -69,6 +73,7 @@ app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(monitor_cmd.alerts_app, name="alerts")
 app.command("console")(console_cmd.console_command)
 app.add_typer(users_cmd.app, name="users")
+app.command("doctor")(doctor_cmd.doctor_command)
 
 
 def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-AIRFLOW_VENV = REPO / ".venv-airflow"
+AIRFLOW_VENV = Path(os.environ.get("CVN_AIRFLOW_VENV") or REPO / ".venv-airflow")  # make sets it
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
 AIRFLOW_PYTHON = AIRFLOW_VENV / "bin" / "python"
 DAGS_FOLDER = REPO / "infra" / "airflow" / "dags"
@@ -154,6 +154,10 @@ def _environment(root: Path) -> dict[str, str]:
         CVN_DATABASE_URL=f"sqlite:///{cvn_home / 'cvntrade.db'}",
         MLFLOW_TRACKING_URI=f"sqlite:///{cvn_home / 'mlflow.db'}",
         CVN_ACTOR="airflow-test",
+        # this checkout first: a cached venv (CVN_AIRFLOW_VENV) may be bound to another clone
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p
+        ),
     )
     return env
 
