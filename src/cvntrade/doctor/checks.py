@@ -16,7 +16,8 @@ from typing import Literal
 from sqlalchemy import Engine
 
 from cvntrade.market import ParquetStore
-from cvntrade.runbook.serving import ENGINE_HEARTBEAT_MAX_AGE, Serving
+from cvntrade.runbook.serving import Serving
+from cvntrade.trading.persistence import ENGINE_HEARTBEAT_MAX_AGE
 
 Status = Literal["ok", "warn", "fail"]
 OK: Status = "ok"
