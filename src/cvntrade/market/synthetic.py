@@ -215,12 +215,12 @@ def generate_market(
     phi = np.array([r.phi for r in REGIMES])[regimes] * signal_strength
     phi = np.where(after, -np.abs(phi), phi)
     drift_sigmas = np.array([r.drift_sigmas for r in REGIMES])[regimes] * direction
-    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+    bleed: npt.NDArray[np.float64] | None = None
     if events:
-        vol_mult, post = _apply_events(events, ms, vol_mult, phi)
+        vol_mult, phi, bleed = _apply_events(events, ms, vol_mult, phi)
     frames = {
         symbol: _symbol_bars(
-            symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas, post
+            symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas, bleed
         )
         for symbol in symbols
     }
@@ -232,25 +232,23 @@ def _apply_events(
     ms: npt.NDArray[np.int64],
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.float64], tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
-    """Per-bar volatility with the events applied, and the post-recursion terms (bleed, echo).
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per-bar volatility multiplier, phi and bleed (sigmas per bar) with the events applied.
 
-    `bleed[t]` (sigmas) and `echo[t] * mean(r[t-1..t-4])` are added to each return *after* the
-    momentum recursion, so they change what follows a move without feeding back into the
-    recursion (the market's own persistence, and so the look of its recent moves, is unchanged).
+    The bleed is added to each return *after* the momentum recursion: it moves the outcome of
+    every bar by the same amount without being amplified by the market's persistence.
     """
-    vol_mult = vol_mult.copy()
+    vol_mult, phi = vol_mult.copy(), phi.copy()
     bleed = np.zeros(len(ms))
-    echo = np.zeros(len(ms))
     for event in events:
         first = _event_index(event, ms)
         if event.kind == "signal_reversal":
-            echo[first:] -= 2.0 * event.magnitude * phi[first:]
+            phi[first:] = -event.magnitude * phi[first:]
         elif event.kind == "volatility_shift":
             vol_mult[first:] *= event.magnitude
         elif event.kind == "drift_shift":
             bleed[first:] += event.magnitude
-    return vol_mult, (bleed, echo)
+    return vol_mult, phi, bleed
 
 
 def _event_index(event: MarketEvent, ms: npt.NDArray[np.int64]) -> int:
@@ -290,7 +288,7 @@ def _symbol_bars(
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
     drift_sigmas: npt.NDArray[np.float64],
-    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+    bleed: npt.NDArray[np.float64] | None = None,
 ) -> pd.DataFrame:
     profile = profile_for(symbol)
     n = len(ms)
@@ -304,9 +302,8 @@ def _symbol_bars(
         rng.random(n) < JUMP_PROBABILITY, JUMP_SIGMAS * sigma * rng.standard_normal(n), 0.0
     )
     total = _momentum_returns(jumps, drift_sigmas * sigma, phi, sigma * eps)
-    if post is not None:
-        bleed, echo = post
-        total = total + bleed * sigma + echo * _lag_mean(total)
+    if bleed is not None:
+        total = total + bleed * sigma
     log_close = np.log(profile.start_price) + np.cumsum(total)
     close = np.exp(log_close)
     prev_close = np.concatenate(([profile.start_price], close[:-1]))
@@ -335,14 +332,6 @@ def _symbol_bars(
         }
     )
     return canonical_ohlcv(frame)
-
-
-def _lag_mean(returns: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """mean(r[t-1], ..., r[t-MOMENTUM_LAGS]) for every t (missing lags count as 0)."""
-    padded = np.concatenate((np.zeros(MOMENTUM_LAGS), returns))
-    sums = np.convolve(padded, np.ones(MOMENTUM_LAGS), mode="valid")[:-1]
-    result: npt.NDArray[np.float64] = sums[: len(returns)] / MOMENTUM_LAGS
-    return result
 
 
 def _momentum_returns(
