@@ -7,8 +7,9 @@ are never touched, so every other run (and the world's own diagnosis, which chec
 code) sees the correct objective.
 
 `objective_fingerprint` hashes the code of the focal objective a run would train with (the
-installed module's source, plus the wrapper's when a defect is planted). The drill records it on
-every focal version as the MLflow tag `focal_objective_fingerprint`, so a diagnosis can compare
+installed module's source, plus the defective copy's when a defect is planted). The drill records
+it on every focal version as the MLflow tag `focal_objective_fingerprint`, so a diagnosis can
+compare
 "the objective this champion was trained with" with "the objective installed now".
 """
 
@@ -23,9 +24,7 @@ from typing import Any
 import numpy as np
 
 FINGERPRINT_TAG = "focal_objective_fingerprint"
-DEFECTS = ("sign", "scale")
-SCALE_ERROR = -25.0
-"""The `scale` defect multiplies the gradient by this (a sign and a scale error at once)."""
+HESS_FLOOR = 1e-6
 
 
 def objective_fingerprint(objective_factory: Callable[..., Any] | None = None) -> str:
@@ -51,20 +50,22 @@ def _installed_factory() -> Callable[..., Any]:
     return factory
 
 
-def defective_objective_factory(
-    original: Callable[..., Any], defect: str = "sign"
-) -> Callable[..., Any]:
-    """A focal objective factory whose gradient carries `defect` (`sign` or `scale`)."""
-    if defect not in DEFECTS:
-        raise ValueError(f"unknown defect {defect!r}")
-    factor = -1.0 if defect == "sign" else SCALE_ERROR
+def defective_objective_factory() -> Callable[..., Any]:
+    """A focal objective factory with a sign error: `s = 1 - 2y` instead of `s = 2y - 1`.
 
-    def focal_objective(*args: Any, **kwargs: Any) -> Callable[..., Any]:
-        inner = original(*args, **kwargs)
+    The gradient is that of the focal loss of the *other* class, so the booster learns to rank
+    bars inversely: its most confident signals are the trades most likely to lose. The hessian
+    is floored like the real objective's, so training converges quietly.
+    """
+    from cvntrade.training.xgboost.focal_loss import focal_grad_hess
 
+    def focal_objective(
+        gamma: float, alpha: float, *_args: Any, **_kwargs: Any
+    ) -> Callable[..., Any]:
         def objective(preds: Any, dtrain: Any) -> tuple[Any, Any]:
-            grad, hess = inner(preds, dtrain)
-            return (np.asarray(grad) * np.float32(factor)).astype(np.float32), hess  # the bug
+            label = np.asarray(dtrain.get_label(), dtype=np.float64)
+            grad, hess = focal_grad_hess(preds, 1.0 - label, gamma, alpha)  # the planted bug
+            return grad.astype(np.float32), np.maximum(hess, HESS_FLOOR).astype(np.float32)
 
         return objective
 
@@ -72,7 +73,7 @@ def defective_objective_factory(
 
 
 @contextmanager
-def planted_focal_defect(defect: str = "sign") -> Iterator[str]:
+def planted_focal_defect() -> Iterator[str]:
     """While active, focal training in this process uses a defective copy of the objective.
 
     Yields the fingerprint of the defective objective. Restores the installed one on exit.
@@ -80,9 +81,9 @@ def planted_focal_defect(defect: str = "sign") -> Iterator[str]:
     from cvntrade.training.xgboost import focal_loss
 
     original = focal_loss.focal_objective
-    defective = defective_objective_factory(original, defect)
+    defective = defective_objective_factory()
     focal_loss._drill_original_focal_objective = original  # type: ignore[attr-defined]
-    focal_loss.focal_objective = defective  # type: ignore[assignment]
+    focal_loss.focal_objective = defective
     try:
         yield objective_fingerprint(defective)
     finally:

@@ -1,4 +1,4 @@
-"""`cvntrade drill scenario`: a complete, isolated world in which the incident happens for a known cause.
+"""`cvntrade drill scenario`: an isolated world in which the incident happens for a known cause.
 
 A world is a fresh CVN_HOME (SQLite database, MLflow sqlite store, Parquet market data) built
 through the public code paths, as an operator would: a synthetic market with one documented event
@@ -56,7 +56,7 @@ FOCAL_ALPHA = "0.25"
 ACTOR = "drill-scenario"
 MARKET_EVENTS: dict[str, tuple[str, float]] = {
     "distribution-drift": ("volatility_shift", 2.5),
-    "calibration-drift": ("drift_shift", -0.15),
+    "calibration-drift": ("wick_skew", 0.8),
     "concept-drift": ("signal_reversal", 1.0),
 }
 """Cause -> (market event kind, magnitude); the other causes leave the market alone."""
@@ -339,7 +339,7 @@ def _train_and_promote(
         champions[symbol] = version
     switch_versions: dict[str, int] = {}
     if plan.cause == "implementation-regression":
-        with planted_focal_defect("sign"):
+        with planted_focal_defect():
             for symbol in plan.symbols:
                 say(f"training {symbol} focal (regressed objective)")
                 switch_versions[symbol] = train(symbol, "focal")
@@ -414,7 +414,9 @@ def _trade_through_event(
     )
 
 
-def _write_ground_truth(plan: WorldPlan, result: ScenarioResult, fingerprints: dict[str, str]) -> None:
+def _write_ground_truth(
+    plan: WorldPlan, result: ScenarioResult, fingerprints: dict[str, str]
+) -> None:
     """`scenario.json`: the cause and how the world was made (for scoring a diagnosis)."""
     payload: dict[str, Any] = {
         "cause": plan.cause,

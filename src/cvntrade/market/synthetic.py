@@ -101,7 +101,7 @@ REGIMES: tuple[Regime, ...] = (
 )
 
 
-EVENT_KINDS = ("regime_hold", "signal_reversal", "volatility_shift", "drift_shift")
+EVENT_KINDS = ("regime_hold", "signal_reversal", "volatility_shift", "drift_shift", "wick_skew")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,10 @@ class MarketEvent:
     * `signal_reversal`: phi -> -magnitude * phi in every regime: what used to announce a move now
       announces the opposite one (magnitude in [0, 1]: how strongly);
     * `volatility_shift`: sigma (noise, drift and wicks alike) times `magnitude` (> 0);
+    * `wick_skew`: upper wicks times `1 - magnitude`, lower wicks times `1 + 2 magnitude`
+      (magnitude in [0, 1)): closes, and so every close-to-close signal, are unchanged and the
+      bar ranges barely move, but a long trade meets its stop more often and its take profit less
+      often (the outcome base rate falls while the ranking holds);
     * `drift_shift`: `magnitude` sigmas per bar added to every bar's drift (negative: a slow bleed).
     """
 
@@ -127,7 +131,11 @@ class MarketEvent:
                 f"unknown market event {self.kind!r}: use one of {', '.join(EVENT_KINDS)}"
             )
         if self.kind == "signal_reversal" and not 0 <= self.magnitude <= 1:
-            raise UserInputError(f"signal_reversal magnitude must be in [0, 1] (got {self.magnitude})")
+            raise UserInputError(
+                f"signal_reversal magnitude must be in [0, 1] (got {self.magnitude})"
+            )
+        if self.kind == "wick_skew" and not 0 <= self.magnitude < 1:
+            raise UserInputError(f"wick_skew magnitude must be in [0, 1) (got {self.magnitude})")
         if self.kind == "volatility_shift" and not self.magnitude > 0:
             raise UserInputError(f"volatility_shift magnitude must be > 0 (got {self.magnitude})")
         if self.regime not in {r.name for r in REGIMES}:
@@ -215,12 +223,12 @@ def generate_market(
     phi = np.array([r.phi for r in REGIMES])[regimes] * signal_strength
     phi = np.where(after, -np.abs(phi), phi)
     drift_sigmas = np.array([r.drift_sigmas for r in REGIMES])[regimes] * direction
-    bleed: npt.NDArray[np.float64] | None = None
+    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
     if events:
-        vol_mult, phi, bleed = _apply_events(events, ms, vol_mult, phi)
+        vol_mult, phi, post = _apply_events(events, ms, vol_mult, phi)
     frames = {
         symbol: _symbol_bars(
-            symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas, bleed
+            symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas, post
         )
         for symbol in symbols
     }
@@ -232,14 +240,19 @@ def _apply_events(
     ms: npt.NDArray[np.int64],
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per-bar volatility multiplier, phi and bleed (sigmas per bar) with the events applied.
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+]:
+    """Per-bar volatility multiplier, phi, and (bleed in sigmas per bar, wick skew) with events.
 
     The bleed is added to each return *after* the momentum recursion: it moves the outcome of
     every bar by the same amount without being amplified by the market's persistence.
     """
     vol_mult, phi = vol_mult.copy(), phi.copy()
     bleed = np.zeros(len(ms))
+    skew = np.zeros(len(ms))
     for event in events:
         first = _event_index(event, ms)
         if event.kind == "signal_reversal":
@@ -248,7 +261,9 @@ def _apply_events(
             vol_mult[first:] *= event.magnitude
         elif event.kind == "drift_shift":
             bleed[first:] += event.magnitude
-    return vol_mult, phi, bleed
+        elif event.kind == "wick_skew":
+            skew[first:] = event.magnitude
+    return vol_mult, phi, (bleed, skew)
 
 
 def _event_index(event: MarketEvent, ms: npt.NDArray[np.int64]) -> int:
@@ -288,7 +303,7 @@ def _symbol_bars(
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
     drift_sigmas: npt.NDArray[np.float64],
-    bleed: npt.NDArray[np.float64] | None = None,
+    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
 ) -> pd.DataFrame:
     profile = profile_for(symbol)
     n = len(ms)
@@ -302,14 +317,16 @@ def _symbol_bars(
         rng.random(n) < JUMP_PROBABILITY, JUMP_SIGMAS * sigma * rng.standard_normal(n), 0.0
     )
     total = _momentum_returns(jumps, drift_sigmas * sigma, phi, sigma * eps)
-    if bleed is not None:
-        total = total + bleed * sigma
+    if post is not None:
+        total = total + post[0] * sigma
     log_close = np.log(profile.start_price) + np.cumsum(total)
     close = np.exp(log_close)
     prev_close = np.concatenate(([profile.start_price], close[:-1]))
     open_ = prev_close * np.exp(jumps)
     wick_up = np.abs(rng.standard_normal(n)) * 0.6 * sigma
     wick_down = np.abs(rng.standard_normal(n)) * 0.6 * sigma
+    if post is not None:
+        wick_up, wick_down = wick_up * (1.0 - post[1]), wick_down * (1.0 + 2.0 * post[1])
     high = np.maximum(open_, close) * np.exp(wick_up)
     low = np.minimum(open_, close) * np.exp(-wick_down)
     hour = (ms // 3_600_000) % 24
