@@ -4,6 +4,7 @@ it documents, from its bar on, and a market without events is the generator's us
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ def test_no_events_is_the_generators_usual_output_bit_for_bit() -> None:
         MarketEvent("volatility_shift", EVENT, 2.5),
         MarketEvent("drift_shift", EVENT, -0.2),
         MarketEvent("regime_hold", EVENT),
+        MarketEvent("wick_skew", EVENT, 0.9),
     ],
     ids=lambda e: e.kind,
 )
@@ -65,9 +67,9 @@ def test_bars_before_the_event_are_unchanged_and_later_ones_differ(event: Market
     k = _event_index(base)
     for symbol in SYMBOLS:
         before = changed.frames[symbol].iloc[:k]
-        after_close = changed.frames[symbol]["close"].to_numpy()[k:]
         assert before.equals(base.frames[symbol].iloc[:k])
-        assert not np.allclose(after_close, base.frames[symbol]["close"].to_numpy()[k:])
+        after = changed.frames[symbol][["close", "low"]].to_numpy()[k:]
+        assert not np.allclose(after, base.frames[symbol][["close", "low"]].to_numpy()[k:])
 
 
 def _lag_next_correlation(returns: np.ndarray) -> float:
@@ -115,6 +117,26 @@ def test_drift_shift_adds_a_constant_bleed_in_sigmas_without_touching_the_noise(
         assert np.allclose(sigma, sigma[0])
 
 
+def test_wick_skew_moves_only_the_wicks_so_long_trades_meet_their_stop_more_often() -> None:
+    base, skewed = _market(), _market(MarketEvent("wick_skew", EVENT, 0.9))
+    k = _event_index(base)
+    for symbol in SYMBOLS:
+        b, s = base.frames[symbol].iloc[k:], skewed.frames[symbol].iloc[k:]
+        assert np.array_equal(b["close"].to_numpy(), s["close"].to_numpy())
+        assert np.array_equal(b["open"].to_numpy(), s["open"].to_numpy())
+        body_top = np.maximum(b["open"], b["close"])
+        body_bottom = np.minimum(b["open"], b["close"])
+        up_ratio = np.median(np.log(s["high"] / body_top)) / np.median(np.log(b["high"] / body_top))
+        down_ratio = np.median(np.log(body_bottom / s["low"])) / np.median(
+            np.log(body_bottom / b["low"])
+        )
+        assert up_ratio == pytest.approx(0.1, rel=0.05)
+        assert down_ratio == pytest.approx(2.8, rel=0.05)
+        # A 0.5 % stop below the close is touched by the next bar's low more often.
+        stop = b["close"].to_numpy()[:-1] * 0.995
+        assert np.mean(s["low"].to_numpy()[1:] <= stop) > np.mean(b["low"].to_numpy()[1:] <= stop)
+
+
 def test_regime_hold_keeps_the_named_regime_from_its_bar_on() -> None:
     held = _market(MarketEvent("regime_hold", EVENT, regime="mean_revert"))
     k = _event_index(held)
@@ -131,10 +153,11 @@ def test_regime_hold_keeps_the_named_regime_from_its_bar_on() -> None:
         ({"kind": "signal_reversal", "at": EVENT, "magnitude": 2.0}, "in [0, 1]"),
         ({"kind": "regime_hold", "at": EVENT, "regime": "bubble"}, "unknown regime"),
         ({"kind": "drift_shift", "at": EVENT, "magnitude": float("nan")}, "finite"),
+        ({"kind": "wick_skew", "at": EVENT, "magnitude": 1.0}, "in [0, 1)"),
     ],
 )
 def test_bad_events_are_refused_with_the_field_named(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(UserInputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(UserInputError, match=re.escape(message)):
         MarketEvent(**kwargs)
 
 
