@@ -64,7 +64,7 @@ def scenario_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Build an isolated world (its own database, MLflow store and bars) where CAUSE happens.
+    """Build an isolated world (own database, MLflow store and bars) where --cause happens.
 
     Binary and focal models are trained before trading starts, focal champions are promoted,
     then the paper engine trades the last 14 days through the event. The ground truth is in

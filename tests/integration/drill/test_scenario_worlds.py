@@ -67,7 +67,8 @@ def _engine(result: ScenarioResult) -> Engine:
         ("calibration-drift", 2),
         ("implementation-regression", 1),
         pytest.param("implementation-regression", 2, marks=NOT_YET),
-        pytest.param("concept-drift", 1, marks=NOT_YET),
+        ("concept-drift", 1),
+        pytest.param("concept-drift", 3, marks=NOT_YET),
     ],
 )
 def test_runbook_step_1_confirms_the_incident_in_every_cause_world(

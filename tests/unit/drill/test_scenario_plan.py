@@ -34,7 +34,7 @@ def test_the_event_falls_before_the_48h_window_and_inside_trading(cause: str) ->
     expected = {
         "distribution-drift": ["volatility_shift"],
         "calibration-drift": ["wick_skew"],
-        "concept-drift": ["signal_reversal"],
+        "concept-drift": ["signal_reversal", "volatility_shift"],
         "implementation-regression": [],
         "healthy": [],
     }[cause]
