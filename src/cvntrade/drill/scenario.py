@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cvntrade.drill.world_trading import ACTOR, INTERVAL, trade_through_event
 from cvntrade.errors import UserInputError
 from cvntrade.market.synthetic import MarketEvent
 from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS, model_name, parse_symbol
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from cvntrade.settings import Settings
-    from cvntrade.trading.engine import EngineReport, ScheduledSwitch
-    from cvntrade.trading.service import EngineSetup
 
 CAUSES = (
     "distribution-drift",
@@ -43,7 +42,6 @@ CAUSES = (
     "healthy",
 )
 GROUND_TRUTH_FILE = "scenario.json"
-INTERVAL = "1h"
 HISTORY_DAYS = 75
 TRADING_DAYS = 14
 EVENT_HOURS_AGO = 60
@@ -53,7 +51,6 @@ ROUNDS = 60
 FOLDS = 3
 FOCAL_GAMMA = "2.0"
 FOCAL_ALPHA = "0.25"
-ACTOR = "drill-scenario"
 MARKET_EVENTS: dict[str, tuple[tuple[str, float], ...]] = {
     "distribution-drift": (("volatility_shift", 2.5),),
     "calibration-drift": (("wick_skew", 0.9),),
@@ -216,7 +213,7 @@ def build_world(
         _write_market(plan, settings)
         champions, switch_versions, fingerprints = _train_and_promote(plan, engine, settings, say)
         say("paper trading through the event")
-        report = _trade_through_event(plan, engine, settings, switch_versions)
+        report = trade_through_event(plan, engine, settings, switch_versions)
         _, negative = negative_focal_symbols(engine, clock=fixed_clock(plan.now))
     finally:
         engine.dispose()
@@ -348,74 +345,6 @@ def _train_and_promote(
                 say(f"training {symbol} focal (regressed objective)")
                 switch_versions[symbol] = train(symbol, "focal")
     return champions, switch_versions, fingerprints
-
-
-def _engine_setup(plan: WorldPlan, engine: Engine, settings: Settings) -> EngineSetup:
-    from cvntrade.strategy import Strategy
-    from cvntrade.trading.engine import Costs
-    from cvntrade.trading.service import (
-        EngineSetup,
-        default_engine_id,
-        default_registry,
-        mlflow_loader,
-    )
-
-    return EngineSetup(
-        db=engine,
-        registry=default_registry(settings.effective_tracking_uri),
-        loader=mlflow_loader(settings.effective_tracking_uri),
-        symbols=plan.symbols,
-        strategy=Strategy.parse(plan.strategy),
-        interval=INTERVAL,
-        costs=Costs(settings.fees_pct, settings.slippage_pct),
-        poll_s=settings.alias_poll_s,
-        engine_id=default_engine_id("replay", plan.strategy, plan.trading_start, plan.now),
-    )
-
-
-def _deploy_switch(
-    plan: WorldPlan, setup: EngineSetup, versions: dict[str, int]
-) -> ScheduledSwitch | None:
-    """At the event, promote the versions trained with the regressed objective (if any)."""
-    if not versions:
-        return None
-    from cvntrade.registry import CHAMPION, set_alias
-    from cvntrade.trading.engine import ScheduledSwitch
-
-    def action() -> None:
-        for symbol, version in versions.items():
-            set_alias(
-                setup.db,
-                setup.registry,
-                name=model_name(symbol, plan.strategy),
-                alias=CHAMPION,
-                version=version,
-                reason="focal retrained on the new release (drill world)",
-                actor=ACTOR,
-            )
-
-    return ScheduledSwitch(plan.event_at, action)
-
-
-def _trade_through_event(
-    plan: WorldPlan, engine: Engine, settings: Settings, switch_versions: dict[str, int]
-) -> EngineReport:
-    """The one place the world trades: the paper engine over `[trading_start, now)`.
-
-    Today this is `cvntrade.trading.service.run_replay` (it writes the production journal,
-    source `engine`, and the `predictions` table); switch it to the production paper engine fed
-    by stored bars when that exists.
-    """
-    from cvntrade.trading.service import run_replay
-
-    setup = _engine_setup(plan, engine, settings)
-    return run_replay(
-        setup,
-        data_dir=settings.home / "data",
-        start=plan.trading_start,
-        end=plan.now,
-        switch=_deploy_switch(plan, setup, switch_versions),
-    )
 
 
 def _write_ground_truth(
