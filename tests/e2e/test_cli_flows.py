@@ -109,6 +109,7 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         ["expectancy", "folds"],
         ["drill"],
         ["drill", "journal"],
+        ["drill", "scenario"],
     ]
     for args in commands:
         out = _cvntrade(env, *args, "--help").stdout

@@ -129,7 +129,7 @@ def test_a_world_holds_what_production_would_hold_and_its_ground_truth(
     assert sources == {"engine": result.trades}
     assert losses == {"focal"}
     assert n_predictions == result.predictions > 0
-    assert moves == len(result.symbols)  # every focal promotion audited
+    assert moves == 2 * len(result.symbols)  # binary v1 (first version), then focal: audited
     registry = MlflowRegistry(world_settings(result.home).effective_tracking_uri)
     for symbol in result.symbols:
         champion = registry.get_version(
