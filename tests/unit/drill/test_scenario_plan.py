@@ -15,7 +15,13 @@ from cvntrade.drill.planted import (
     objective_fingerprint,
     planted_focal_defect,
 )
-from cvntrade.drill.scenario import CAUSES, EVENT_HOURS_AGO, plan_world, prepare_home
+from cvntrade.drill.scenario import (
+    CAUSES,
+    EVENT_HOURS_AGO,
+    plan_world,
+    prepare_home,
+    world_settings,
+)
 from cvntrade.errors import UserInputError
 from cvntrade.training.xgboost import focal_loss
 
@@ -90,3 +96,13 @@ def test_the_defective_copy_has_a_sign_error_and_the_installed_objective_is_rest
     with pytest.raises(RuntimeError), planted_focal_defect():
         raise RuntimeError("training failed")
     assert focal_loss.focal_objective is installed
+
+
+def test_a_world_never_uses_the_production_stores_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CVN_DATABASE_URL", "postgresql://prod/cvntrade")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.prod:5000")
+    settings = world_settings(tmp_path)
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'cvntrade.db'}"
+    assert settings.effective_tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
