@@ -56,7 +56,7 @@ MARKET_EVENTS: dict[str, tuple[tuple[str, float], ...]] = {
     "calibration-drift": (("wick_skew", 0.9),),
     # Reversal alone makes the market look calm, and the models stand aside; the noisier bars
     # keep producing the moves the old signal fires on (docs/drills.md).
-    "concept-drift": (("signal_reversal", 1.0), ("volatility_shift", 1.5)),
+    "concept-drift": (("signal_reversal", 0.6), ("volatility_shift", 2.0)),
 }
 """Cause -> (market event kind, magnitude)…; the other causes leave the market alone."""
 ProgressCallback = Callable[[str], None]
