@@ -1,9 +1,9 @@
 """`cvntrade drill scenario`: an isolated world in which the incident happens for a known cause.
 
 A world is a fresh CVN_HOME (SQLite database, MLflow sqlite store, Parquet market data) built
-through the public code paths, as an operator would: a synthetic market with one documented event
+through the public code paths, as an operator would: a synthetic market with documented events
 (`cvntrade.market.synthetic.MarketEvent`), binary and focal models trained on the bars before
-trading starts (`cvntrade.training.run_training`), `CVN_LOSS_FUNCTION=focal` set in `ftf_config`,
+trading starts (`cvntrade.training.api.run_training`), `CVN_LOSS_FUNCTION=focal` in `ftf_config`,
 focal champions promoted (audited `set_alias`), then the paper engine trading the last
 `TRADING_DAYS` days through the event, so `trade_journal` (source `engine`) and `predictions` hold
 what production would hold. The ground truth is written to `scenario.json` in the home; nothing
