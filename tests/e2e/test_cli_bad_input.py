@@ -87,6 +87,12 @@ CASES: list[tuple[str, list[str], str]] = [
     ("bad loss filter", ["expectancy", "--loss", "hinge"], "invalid --loss 'hinge'"),
     ("bad now", ["expectancy", "folds", "--now", "tomorrow"], "invalid --now 'tomorrow'"),
     ("bad scenario", ["drill", "journal", "--scenario", "panic"], "unknown scenario 'panic'"),
+    ("bad cause", ["drill", "scenario", "--cause", "panic"], "unknown --cause 'panic'"),
+    (
+        "bad drill now",
+        ["drill", "scenario", "--cause", "healthy", "--now", "tomorrow"],
+        "invalid --now 'tomorrow'",
+    ),
 ]
 
 

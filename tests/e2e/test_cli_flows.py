@@ -130,6 +130,7 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         ["trade", "replay"],
         ["trade", "runs"],
         ["trade", "runs", "delete"],
+        ["drill", "scenario"],
     ]
     for args in commands:
         out = _cvntrade(env, *args, "--help").stdout

@@ -10,12 +10,19 @@ sets the volatility multiplier, the momentum coefficient `phi` (the learnable si
 At `regime_shift_at` the signal inverts (trend regimes stop trending: `phi -> -|phi|`, momentum
 becomes reversal) and the chain favours the choppy regime, so a model fitted before the shift
 loses its edge after it. Output is deterministic for
-(seed, symbol, start, end, interval, regime_shift_at), and one symbol's series does not depend
-on which other symbols are generated with it.
+(seed, symbol, start, end, interval, regime_shift_at, session, events), and one symbol's series
+does not depend on which other symbols are generated with it.
 
 `session="weekdays"` imitates an FX market: bars whose open time falls between Friday 22:00 and
 Sunday 22:00 UTC are removed (prices keep moving while the market is closed, so Monday opens
 with a weekend jump), leaving a 48 h gap every week; daily bars lose Saturday and Sunday.
+
+Optional `events` (`MarketEvent`, default none: the output is then bit-identical to a market
+generated without the parameter) change one ingredient from a bar on, for the scenario drills
+(`cvntrade drill scenario`, docs/drills.md): `signal_reversal` (phi -> -phi: the old signals still
+fire but now reverse), `volatility_shift` (sigma multiplied: a feature-distribution shift with the
+same signal) and `drift_shift` (a constant drift in sigmas per bar: the outcome base rate moves
+while the ranking by the signal holds).
 """
 
 from __future__ import annotations
@@ -102,6 +109,49 @@ REGIMES: tuple[Regime, ...] = (
 )
 
 
+EVENT_KINDS = ("regime_hold", "signal_reversal", "volatility_shift", "drift_shift", "wick_skew")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketEvent:
+    """From bar `at` on, change one ingredient of the market (see `EVENT_KINDS`).
+
+    * `regime_hold`: the market stays in the regime named `regime` (default `trend`, upward),
+      so the learned signal keeps firing (the scenario drills trade through such a stretch);
+    * `signal_reversal`: phi -> -magnitude * phi in every regime: what used to announce a move now
+      announces the opposite one (magnitude in [0, 1]: how strongly);
+    * `volatility_shift`: sigma (noise, drift and wicks alike) times `magnitude` (> 0);
+    * `wick_skew`: upper wicks times `1 - magnitude`, lower wicks times `1 + 2 magnitude`
+      (magnitude in [0, 1)): closes, and so every close-to-close signal, are unchanged and the
+      bar ranges barely move, but a long trade meets its stop more often and its take profit less
+      often (the outcome base rate falls while the ranking holds);
+    * `drift_shift`: `magnitude` sigmas per bar added to every bar's drift (negative: a slow bleed).
+    """
+
+    kind: str
+    at: pd.Timestamp
+    magnitude: float = 1.0
+    regime: str = "trend"
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise UserInputError(
+                f"unknown market event {self.kind!r}: use one of {', '.join(EVENT_KINDS)}"
+            )
+        if self.kind == "signal_reversal" and not 0 <= self.magnitude <= 1:
+            raise UserInputError(
+                f"signal_reversal magnitude must be in [0, 1] (got {self.magnitude})"
+            )
+        if self.kind == "wick_skew" and not 0 <= self.magnitude < 1:
+            raise UserInputError(f"wick_skew magnitude must be in [0, 1) (got {self.magnitude})")
+        if self.kind == "volatility_shift" and not self.magnitude > 0:
+            raise UserInputError(f"volatility_shift magnitude must be > 0 (got {self.magnitude})")
+        if self.regime not in {r.name for r in REGIMES}:
+            raise UserInputError(f"unknown regime {self.regime!r}")
+        if not np.isfinite(self.magnitude):
+            raise UserInputError(f"event magnitude must be finite (got {self.magnitude})")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class SyntheticMarket:
     """Generated bars per symbol, the shared regime of every bar and the shift's bar index."""
@@ -141,12 +191,14 @@ def generate_market(
     regime_shift_at: pd.Timestamp | None = None,
     signal_strength: float = 1.0,
     session: str = "always",
+    events: Sequence[MarketEvent] = (),
 ) -> SyntheticMarket:
     """Generate correlated OHLCV bars for `symbols` on `[start, end)`; see the module docstring.
 
     `signal_strength` scales every regime's momentum coefficient `phi` (1.0: the documented
     market; larger: an easier-to-learn signal, e.g. for demos); it must keep |phi| < 1.
     `session` is `always` (24/7) or `weekdays` (FX-like weekend closures, module docstring).
+    `events` (default none) are applied in order after the regime shift (`MarketEvent`).
     """
     if session not in SESSIONS:
         raise UserInputError(f"unknown session {session!r}: use {' or '.join(SESSIONS)}")
@@ -172,14 +224,24 @@ def generate_market(
     bar_hours = step / 3_600_000
     market_rng = np.random.default_rng([seed, 0x5EED])
     regimes, direction = _regime_path(market_rng, n, bar_hours, shift_index)
+    for event in events:
+        if event.kind == "regime_hold":
+            first = _event_index(event, ms)
+            regimes[first:] = [r.name for r in REGIMES].index(event.regime)
+            direction[first:] = 0.0
     z_market = market_rng.standard_normal(n)
     after = np.zeros(n, dtype=bool) if shift_index is None else np.arange(n) >= shift_index
     vol_mult = np.array([r.vol_mult for r in REGIMES])[regimes]
     phi = np.array([r.phi for r in REGIMES])[regimes] * signal_strength
     phi = np.where(after, -np.abs(phi), phi)
     drift_sigmas = np.array([r.drift_sigmas for r in REGIMES])[regimes] * direction
+    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+    if events:
+        vol_mult, phi, post = _apply_events(events, ms, vol_mult, phi)
     frames = {
-        symbol: _symbol_bars(symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas)
+        symbol: _symbol_bars(
+            symbol, seed, ms, bar_hours, z_market, vol_mult, phi, drift_sigmas, post
+        )
         for symbol in symbols
     }
     if session == "weekdays":
@@ -195,6 +257,45 @@ def weekend_closed(ms: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     since_close: npt.NDArray[np.int64] = (ms - _CLOSE_FROM_MS) % _WEEK_MS
     closed: npt.NDArray[np.bool_] = since_close < _CLOSE_MS
     return closed
+
+
+def _apply_events(
+    events: Sequence[MarketEvent],
+    ms: npt.NDArray[np.int64],
+    vol_mult: npt.NDArray[np.float64],
+    phi: npt.NDArray[np.float64],
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+]:
+    """Per-bar volatility multiplier, phi, and (bleed in sigmas per bar, wick skew) with events.
+
+    The bleed is added to each return *after* the momentum recursion: it moves the outcome of
+    every bar by the same amount without being amplified by the market's persistence.
+    """
+    vol_mult, phi = vol_mult.copy(), phi.copy()
+    bleed = np.zeros(len(ms))
+    skew = np.zeros(len(ms))
+    for event in events:
+        first = _event_index(event, ms)
+        if event.kind == "signal_reversal":
+            phi[first:] = -event.magnitude * phi[first:]
+        elif event.kind == "volatility_shift":
+            vol_mult[first:] *= event.magnitude
+        elif event.kind == "drift_shift":
+            bleed[first:] += event.magnitude
+        elif event.kind == "wick_skew":
+            skew[first:] = event.magnitude
+    return vol_mult, phi, (bleed, skew)
+
+
+def _event_index(event: MarketEvent, ms: npt.NDArray[np.int64]) -> int:
+    """The first bar an event applies to; `UserInputError` outside the generated range."""
+    first = int(np.searchsorted(ms, utc_ms(event.at)))
+    if not 0 < first < len(ms):
+        raise UserInputError(f"market event {event.kind} at {event.at} is outside the range")
+    return first
 
 
 def _regime_path(
@@ -226,6 +327,7 @@ def _symbol_bars(
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
     drift_sigmas: npt.NDArray[np.float64],
+    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
 ) -> pd.DataFrame:
     profile = profile_for(symbol)
     n = len(ms)
@@ -239,12 +341,16 @@ def _symbol_bars(
         rng.random(n) < JUMP_PROBABILITY, JUMP_SIGMAS * sigma * rng.standard_normal(n), 0.0
     )
     total = _momentum_returns(jumps, drift_sigmas * sigma, phi, sigma * eps)
+    if post is not None:
+        total = total + post[0] * sigma
     log_close = np.log(profile.start_price) + np.cumsum(total)
     close = np.exp(log_close)
     prev_close = np.concatenate(([profile.start_price], close[:-1]))
     open_ = prev_close * np.exp(jumps)
     wick_up = np.abs(rng.standard_normal(n)) * 0.6 * sigma
     wick_down = np.abs(rng.standard_normal(n)) * 0.6 * sigma
+    if post is not None:
+        wick_up, wick_down = wick_up * (1.0 - post[1]), wick_down * (1.0 + 2.0 * post[1])
     high = np.maximum(open_, close) * np.exp(wick_up)
     low = np.minimum(open_, close) * np.exp(-wick_down)
     hour = (ms // 3_600_000) % 24
