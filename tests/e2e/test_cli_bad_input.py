@@ -169,7 +169,7 @@ def _run(env: dict[str, str], args: list[str]) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=1800,  # hang guard, not a speed limit
     )
 
 

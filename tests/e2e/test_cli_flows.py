@@ -22,7 +22,7 @@ def _cvntrade(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=1800,  # hang guard, not a speed limit
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -146,7 +146,7 @@ def test_demo_replays_the_story_on_a_fresh_home(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=1800,  # hang guard, not a speed limit
         cwd=REPO,
     )
     assert done.returncode == 0, done.stdout + done.stderr

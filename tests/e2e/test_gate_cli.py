@@ -106,7 +106,7 @@ def run(env: dict[str, str], *args: str) -> Outcome:
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=1800,  # hang guard, not a speed limit
     )
     return Outcome(done.returncode, done.stdout, done.stderr)
 

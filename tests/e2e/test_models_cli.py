@@ -18,7 +18,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
-        timeout=180,
+        timeout=1800,  # hang guard, not a speed limit
     )
 
 

@@ -61,7 +61,7 @@ def cvntrade(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=1800,  # hang guard, not a speed limit
     )
 
 

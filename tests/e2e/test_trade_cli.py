@@ -26,7 +26,7 @@ def _cvntrade(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=1800,  # hang guard, not a speed limit
     )
 
 
