@@ -26,6 +26,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from cvntrade.errors import UserInputError
+from cvntrade.numba_threads import prefer_sleeping_threads
 
 EXIT_NONE = 0
 EXIT_TAKE_PROFIT = 1
@@ -137,5 +138,6 @@ def _label_every_bar(  # type: ignore[no-untyped-def]
         gross[i] = (price / entry - 1.0) * 100.0
 
 
+prefer_sleeping_threads()  # numba's threads must not spin against XGBoost's (see that module)
 _serial_kernel: Any = njit(cache=True, nogil=True)(_label_every_bar)
 _parallel_kernel: Any = njit(cache=True, nogil=True, parallel=True)(_label_every_bar)
