@@ -94,3 +94,13 @@ def test_a_read_bundle_predicts_on_one_thread(tmp_path: Path) -> None:
     config = json.loads(loaded.booster.save_config())
     assert config["learner"]["generic_param"]["nthread"] == "1"
     np.testing.assert_array_equal(loaded.margins(x), bundle.margins(x))
+
+
+def test_small_datasets_train_on_one_xgboost_thread_large_ones_on_nthread() -> None:
+    """`cvntrade train` on ~17 000 rows must not pay OpenMP barriers a sweep cell does not."""
+    params = BoosterParams(rounds=3, nthread=2)
+    assert booster_module.training_threads(params, booster_module.THREADED_FROM_ROWS - 1) == 1
+    assert booster_module.training_threads(params, booster_module.THREADED_FROM_ROWS) == 2
+    x, y = _data(3)
+    booster = train_booster(x, y, LossSpec("focal", 2.0, 0.25), params, NAMES)
+    assert json.loads(booster.save_config())["learner"]["generic_param"]["nthread"] == "1"
