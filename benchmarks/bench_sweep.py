@@ -47,7 +47,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-SYMBOLS = ("BTCUSDC", "ETHUSDC", "SOLUSDC", "XRPUSDC", "ADAUSDC")
+SYMBOLS: tuple[str, ...] = ("BTCUSDC", "ETHUSDC", "SOLUSDC", "XRPUSDC", "ADAUSDC")
 STRATEGY = "SL0.5_TP1_H4"
 GAMMAS = (0.5, 1.0, 2.0)
 ALPHAS = (0.25, 0.5, 0.75)
@@ -249,7 +249,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--no-before", action="store_true", help="skip the Python-search sweep")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="first symbol only, no 2-worker sweep: the before/after of the kernel alone",
+    )
     args = parser.parse_args()
+    global SYMBOLS
+    if args.quick:
+        SYMBOLS = SYMBOLS[:1]
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cvn-bench-sweep-") as tmp:
         root = Path(tmp)
@@ -266,6 +274,22 @@ def main() -> None:
                 "sweep_speedup_from_kernel": round(wall_before / wall_1, 2),
                 "identical_results_python_vs_kernel": old["metrics"] == one["metrics"],
             }
+        if args.quick:
+            print(
+                json.dumps(
+                    {
+                        "benchmark": "sweep_quick",
+                        "symbols": len(SYMBOLS),
+                        "rows_per_symbol": one["rows"],
+                        "rounds": args.rounds,
+                        "wall_1_worker_s": round(wall_1, 1),
+                        **before,
+                        **search,
+                        "load_avg_1m": round(os.getloadavg()[0], 2),
+                    }
+                )
+            )
+            return
         wall_2, two = run_once(root, data, 2, args.rounds)
         registry = registry_round_trips(root, args.trials)
     total = wall_1 + wall_2
