@@ -21,7 +21,9 @@ runs with that reference patched in (`wall_1_worker_python_threshold_s`, the "be
 `sweep_speedup_from_kernel` = before / after (1-worker) wall time, both measured in this run.
 `threshold_search_*`: one search on a 17 445-row fold (synthetic probabilities, H4 holds), the
 median of 7 interleaved (Python, kernel) pairs of the per-pair ratio, wall and process CPU.
-`--no-before` skips the extra sweep.
+`--before-pairs N` runs N interleaved (Python, kernel) pairs (order alternating) and reports the
+median per-pair ratio of wall and of process CPU time; `--no-before` skips them; `--quick`
+keeps one symbol and skips the 2-worker sweep.
 
 Registry round-trips, in-process, on the sqlite store, after one warm-up call:
 `cvntrade.registry.set_alias` (audited, alternating between two versions so each call moves the
@@ -174,7 +176,7 @@ def run_once(
         folds=FOLDS,
         params=BoosterParams(rounds=rounds, learning_rate=0.1, nthread=1),
     )
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     report = run_sweep(
         engine,
         request,
@@ -184,6 +186,7 @@ def run_once(
         settings=Settings(home=home),
     )
     wall = time.perf_counter() - began
+    cpu = time.process_time() - began_cpu  # in-process runs only (1 worker)
     engine.dispose()
     metrics = {
         (s.config.symbol, c.cell.name): json.dumps(
@@ -193,7 +196,7 @@ def run_once(
         for c in s.results.cells
     }
     assert report.trained == len(SYMBOLS) * (1 + len(GAMMAS) * len(ALPHAS)), report.trained
-    return wall, {"metrics": metrics, "rows": report.symbols[0].config.n_rows}
+    return wall, {"metrics": metrics, "rows": report.symbols[0].config.n_rows, "cpu": cpu}
 
 
 def registry_round_trips(root: Path, trials: int) -> dict[str, float]:
@@ -254,6 +257,9 @@ def main() -> None:
         action="store_true",
         help="first symbol only, no 2-worker sweep: the before/after of the kernel alone",
     )
+    parser.add_argument(
+        "--before-pairs", type=int, default=1, help="(Python, kernel) sweep pairs, >= 1"
+    )
     args = parser.parse_args()
     global SYMBOLS
     if args.quick:
@@ -267,12 +273,32 @@ def main() -> None:
         wall_1, one = run_once(root, data, 1, args.rounds)
         before: dict[str, Any] = {}
         if not args.no_before:
-            with python_threshold_search():
-                wall_before, old = run_once(root, data, 1, args.rounds, label="-python")
+            # Interleaved (kernel, Python) pairs, order alternating (K P, P K, K P, ...); the
+            # first kernel sweep above is pair 0's kernel half.
+            kernel_runs, python_runs, same = [(wall_1, one["cpu"])], [], True
+            for pair in range(args.before_pairs):
+                if pair % 2 == 0 and pair:  # kernel first on even pairs (pair 0: done above)
+                    wall, new = run_once(root, data, 1, args.rounds, label=f"-k{pair}")
+                    kernel_runs.append((wall, new["cpu"]))
+                with python_threshold_search():
+                    wall, old = run_once(root, data, 1, args.rounds, label=f"-py{pair}")
+                python_runs.append((wall, old["cpu"]))
+                if pair % 2 == 1:  # Python first on odd pairs
+                    wall, new = run_once(root, data, 1, args.rounds, label=f"-k{pair}")
+                    kernel_runs.append((wall, new["cpu"]))
+                same = same and old["metrics"] == one["metrics"]
+            pairs = list(zip(python_runs, kernel_runs, strict=True))
             before = {
-                "wall_1_worker_python_threshold_s": round(wall_before, 1),
-                "sweep_speedup_from_kernel": round(wall_before / wall_1, 2),
-                "identical_results_python_vs_kernel": old["metrics"] == one["metrics"],
+                "wall_1_worker_python_threshold_s": [round(p[0], 1) for p, _ in pairs],
+                "wall_1_worker_kernel_s": [round(k[0], 1) for _, k in pairs],
+                "sweep_speedup_from_kernel": round(
+                    statistics.median(p[0] / k[0] for p, k in pairs), 2
+                ),
+                "sweep_speedup_from_kernel_cpu": round(
+                    statistics.median(p[1] / k[1] for p, k in pairs), 2
+                ),
+                "sweep_speedup_per_pair_wall": [round(p[0] / k[0], 2) for p, k in pairs],
+                "identical_results_python_vs_kernel": same,
             }
         if args.quick:
             print(
