@@ -12,15 +12,19 @@ package, unless the user picked a layer with ``NUMBA_THREADING_LAYER`` (respecte
 
 The layer is fixed by numba at the first parallel launch in the process, so every module with a
 ``parallel=True`` kernel calls `prefer_sleeping_threads` at import. Caveat of ``workqueue``: it
-refuses concurrent parallel launches from several Python threads; CVNTrade runs its kernels from
-one thread per process (sweeps use processes).
+aborts the process when two Python threads launch parallel kernels at once (a Dask runner with
+several threads per worker does), so every parallel launch holds `PARALLEL_LAUNCH`.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
-__all__ = ["THREADING_LAYER", "prefer_sleeping_threads"]
+__all__ = ["PARALLEL_LAUNCH", "THREADING_LAYER", "prefer_sleeping_threads"]
+
+PARALLEL_LAUNCH = threading.Lock()
+"""Held around every ``parallel=True`` kernel call: one parallel launch per process at a time."""
 
 THREADING_LAYER = "workqueue"
 """The numba threading layer CVNTrade selects when the user did not choose one."""

@@ -36,7 +36,7 @@ from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 
 from cvntrade.errors import UserInputError
-from cvntrade.numba_threads import prefer_sleeping_threads
+from cvntrade.numba_threads import PARALLEL_LAUNCH, prefer_sleeping_threads
 
 if TYPE_CHECKING:
     import xgboost
@@ -255,9 +255,14 @@ def focal_objective(gamma: float, alpha: float, hess_floor: float = 1e-6) -> Foc
             )
         grad = np.empty(margin.shape[0], dtype=np.float32)
         hess = np.empty(margin.shape[0], dtype=np.float32)
-        if _count_non_binary_labels(label):
+        with PARALLEL_LAUNCH:  # workqueue threads: one parallel launch at a time
+            bad_labels = _count_non_binary_labels(label)
+            if not bad_labels:
+                _focal_kernel(
+                    margin, label, weight, gamma, gamma_kind, alpha, hess_floor, grad, hess
+                )
+        if bad_labels:
             _as_binary_labels(label)  # raises, naming the offending values
-        _focal_kernel(margin, label, weight, gamma, gamma_kind, alpha, hess_floor, grad, hess)
         return grad, hess
 
     return objective
