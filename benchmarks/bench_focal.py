@@ -7,8 +7,15 @@ Two measurements, on synthetic data (no network, no files):
    cast) on ``--objective-rows`` margins.
 2. Training: ``xgboost.train`` with ``tree_method=hist`` on ``--rows`` x ``--features`` for
    ``--rounds`` rounds and ``--threads`` threads, built-in ``binary:logistic`` vs the focal
-   objective on the same DMatrix and parameters, alternated ``--pairs`` times; reports the
-   median wall times, their ratio (target <= 1.10) and the time spent inside the objective.
+   objective on the same DMatrix and parameters, in ``--pairs`` (>= 5) interleaved pairs whose
+   order alternates (binary first, then focal first) so a drift of the machine's speed during
+   the run cancels out. Each pair gives a ratio focal / binary of wall time and one of process
+   CPU time (user + system of this process, all threads; less sensitive to other jobs on a
+   busy machine). The headline figures are the **medians of the per-pair ratios** (target
+   <= 1.10 on wall time), never one pair and never a ratio of medians.
+
+The package itself picks numba's threading layer (`cvntrade.numba_threads`); run with
+``NUMBA_THREADING_LAYER=omp`` to measure the old default. No ``OMP_*`` variable is needed.
 
 Usage: ``.venv/bin/python benchmarks/bench_focal.py [--rows 200000 --rounds 100 ...]``.
 Wall times depend on other load on the machine: the JSON records the load average.
@@ -92,11 +99,21 @@ def train_seconds(
     dtrain: xgboost.DMatrix,
     rounds: int,
     objective: Callable[[NDArray[Any], xgboost.DMatrix], Gradients] | None,
-) -> float:
-    """Wall time of one ``xgboost.train`` run (no evaluation sets)."""
-    start = time.perf_counter()
+) -> tuple[float, float]:
+    """Wall and process CPU seconds of one ``xgboost.train`` run (no evaluation sets)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     xgboost.train(params, dtrain, num_boost_round=rounds, obj=objective)
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def ratio_summary(ratios: list[float]) -> dict[str, Any]:
+    """Median (the headline), min, max and every per-pair ratio, rounded."""
+    return {
+        "median": round(statistics.median(ratios), 3),
+        "min": round(min(ratios), 3),
+        "max": round(max(ratios), 3),
+        "per_pair": [round(r, 3) for r in ratios],
+    }
 
 
 def main() -> None:
@@ -106,12 +123,14 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--objective-rows", type=int, default=1_000_000)
     parser.add_argument("--objective-calls", type=int, default=15)
     parser.add_argument("--gamma", type=float, default=2.0)
     parser.add_argument("--alpha", type=float, default=0.25)
     args = parser.parse_args()
+    if args.pairs < 5:
+        parser.error("--pairs must be at least 5 (the headline is a median of pairs)")
     load_at_start = os.getloadavg()[0]
     numba.set_num_threads(min(args.threads, numba.get_num_threads()))
 
@@ -131,14 +150,24 @@ def main() -> None:
     common = {"tree_method": "hist", "nthread": args.threads, "max_depth": 6, "eta": 0.1}
     binary_params = {**common, "objective": "binary:logistic"}
     focal_params = {**common, "base_score": 0.0}
-    binary_times, focal_times, objective_times = [], [], []
-    for _ in range(args.pairs):
-        binary_times.append(train_seconds(binary_params, dtrain, args.rounds, None))
+    binary_wall, focal_wall, binary_cpu, focal_cpu, objective_times = [], [], [], [], []
+    train_seconds(binary_params, dtrain, 2, None)  # warm-up: allocations, thread pools
+    train_seconds(focal_params, dtrain, 2, focal_objective(args.gamma, args.alpha))
+    for pair in range(args.pairs):
         timed = TimedObjective(focal_objective(args.gamma, args.alpha))
-        focal_times.append(train_seconds(focal_params, dtrain, args.rounds, timed))
+        if pair % 2 == 0:
+            binary = train_seconds(binary_params, dtrain, args.rounds, None)
+            focal = train_seconds(focal_params, dtrain, args.rounds, timed)
+        else:
+            focal = train_seconds(focal_params, dtrain, args.rounds, timed)
+            binary = train_seconds(binary_params, dtrain, args.rounds, None)
+        binary_wall.append(binary[0])
+        binary_cpu.append(binary[1])
+        focal_wall.append(focal[0])
+        focal_cpu.append(focal[1])
         objective_times.append(timed.seconds)
-    binary_median = statistics.median(binary_times)
-    focal_median = statistics.median(focal_times)
+    wall_ratio = ratio_summary([f / b for f, b in zip(focal_wall, binary_wall, strict=True)])
+    cpu_ratio = ratio_summary([f / b for f, b in zip(focal_cpu, binary_cpu, strict=True)])
 
     print(
         json.dumps(
@@ -154,12 +183,15 @@ def main() -> None:
                 "rounds": args.rounds,
                 "threads": args.threads,
                 "pairs": args.pairs,
-                "binary_s_median": round(binary_median, 3),
-                "focal_s_median": round(focal_median, 3),
-                "focal_over_binary": round(focal_median / binary_median, 3),
-                "focal_over_binary_per_pair": [
-                    round(f / b, 3) for f, b in zip(focal_times, binary_times, strict=True)
-                ],
+                "focal_over_binary_wall": wall_ratio["median"],
+                "focal_over_binary_cpu": cpu_ratio["median"],
+                "target_focal_over_binary_wall": 1.10,
+                "wall_ratio": wall_ratio,
+                "cpu_ratio": cpu_ratio,
+                "binary_wall_s_median": round(statistics.median(binary_wall), 3),
+                "focal_wall_s_median": round(statistics.median(focal_wall), 3),
+                "binary_cpu_s_median": round(statistics.median(binary_cpu), 3),
+                "focal_cpu_s_median": round(statistics.median(focal_cpu), 3),
                 "objective_s_per_focal_run": round(statistics.median(objective_times), 3),
                 "objective_ms_per_call_in_training": round(
                     statistics.median(objective_times) / args.rounds * 1e3, 2
@@ -169,7 +201,10 @@ def main() -> None:
                     round(os.getloadavg()[0], 2),
                 ],
                 "numba_threading_layer": threading_layer(),  # type: ignore[no-untyped-call]
-                "omp_env": {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")},
+                "env": {
+                    k: os.environ.get(k)
+                    for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "NUMBA_THREADING_LAYER")
+                },
                 "cpu_count": os.cpu_count(),
                 "xgboost": xgboost.__version__,
                 "numba": numba.__version__,

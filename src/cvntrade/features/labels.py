@@ -26,6 +26,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from cvntrade.errors import UserInputError
+from cvntrade.numba_threads import PARALLEL_LAUNCH, prefer_sleeping_threads
 
 EXIT_NONE = 0
 EXIT_TAKE_PROFIT = 1
@@ -87,16 +88,13 @@ def triple_barrier(
     if parallel is None:
         parallel = n >= PARALLEL_FROM_BARS
     kernel = _parallel_kernel if parallel else _serial_kernel
-    kernel(
-        *arrays,
-        float(stop_pct),
-        float(take_pct),
-        int(horizon_bars),
-        label,
-        exit_index,
-        exit_reason,
-        gross,
-    )
+    outputs = (label, exit_index, exit_reason, gross)
+    barriers = (float(stop_pct), float(take_pct), int(horizon_bars))
+    if parallel:
+        with PARALLEL_LAUNCH:  # workqueue threads: one parallel launch at a time
+            kernel(*arrays, *barriers, *outputs)
+    else:
+        kernel(*arrays, *barriers, *outputs)
     return TripleBarrierLabels(label, exit_index, exit_reason, gross)
 
 
@@ -137,5 +135,6 @@ def _label_every_bar(  # type: ignore[no-untyped-def]
         gross[i] = (price / entry - 1.0) * 100.0
 
 
+prefer_sleeping_threads()  # numba's threads must not spin against XGBoost's (see that module)
 _serial_kernel: Any = njit(cache=True, nogil=True)(_label_every_bar)
 _parallel_kernel: Any = njit(cache=True, nogil=True, parallel=True)(_label_every_bar)

@@ -31,6 +31,12 @@ CONFIG_LOSS_NAMES: dict[str, LossName] = {
 # Below this many rows numba's parallel kernel loses more to thread hand-offs with XGBoost's
 # OpenMP pool (both spin on the same cores) than it gains: ~8 ms per round on 3 000 rows.
 SERIAL_OBJECTIVE_BELOW_ROWS = 200_000
+# Below this many rows XGBoost itself trains on one thread whatever `nthread` says: a node's
+# histogram on ~17 000 rows takes microseconds, so two OpenMP threads mostly meet at barriers,
+# and on a busy 2-core machine a descheduled thread leaves the other spinning. That is why one
+# `cvntrade train` (2 threads: 1.4 s idle, 30-33 s at load 6 on 17 445 rows) was far slower
+# than the same rows in a sweep cell (1 thread). Same rule as the sweep (`SWEEP_PARAMS`).
+THREADED_FROM_ROWS = 200_000
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -122,17 +128,25 @@ def train_booster(
 
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
-    matrix = xgboost.DMatrix(x, label=y, feature_names=list(feature_names), nthread=params.nthread)
+    threads = training_threads(params, x.shape[0])
+    matrix = xgboost.DMatrix(x, label=y, feature_names=list(feature_names), nthread=threads)
+    xgb_params = {**params.xgboost_params(loss), "nthread": threads}
     if loss.name == "binary":
-        return xgboost.train(params.xgboost_params(loss), matrix, num_boost_round=params.rounds)
+        return xgboost.train(xgb_params, matrix, num_boost_round=params.rounds)
     from cvntrade.training.xgboost.focal_loss import focal_objective
 
     assert loss.gamma is not None and loss.alpha is not None  # checked by LossSpec
     objective = focal_objective(loss.gamma, loss.alpha)
     with _serial_numba(x.shape[0] < SERIAL_OBJECTIVE_BELOW_ROWS):
-        return xgboost.train(
-            params.xgboost_params(loss), matrix, num_boost_round=params.rounds, obj=objective
-        )
+        return xgboost.train(xgb_params, matrix, num_boost_round=params.rounds, obj=objective)
+
+
+def training_threads(params: BoosterParams, rows: int) -> int:
+    """XGBoost threads to train on `rows` rows: 1 below `THREADED_FROM_ROWS`, else nthread.
+
+    Small datasets gain nothing from OpenMP and lose a lot on a busy machine (see the constant).
+    """
+    return params.nthread if rows >= THREADED_FROM_ROWS else 1
 
 
 def booster_margins(booster: xgboost.Booster, features: npt.ArrayLike) -> FloatArray:

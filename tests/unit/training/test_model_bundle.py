@@ -82,3 +82,25 @@ def test_reading_a_directory_without_bundle_is_not_found(tmp_path: Path) -> None
     (tmp_path / BUNDLE_FILE).write_text('{"format": "other"}')
     with pytest.raises(UserInputError, match="unknown bundle format"):
         read_bundle(tmp_path)
+
+
+def test_a_read_bundle_predicts_on_one_thread(tmp_path: Path) -> None:
+    """Serving predicts one bar per call: the loaded booster must not start OpenMP threads."""
+    x, y = _data(2)
+    booster = train_booster(x, y, LossSpec("binary"), BoosterParams(rounds=5, nthread=2), NAMES)
+    bundle = ModelBundle(booster, NAMES, "binary", "none", 1.0, 0.5, "S", "X")
+    write_bundle(bundle, tmp_path / "model")
+    loaded = read_bundle(tmp_path / "model")
+    config = json.loads(loaded.booster.save_config())
+    assert config["learner"]["generic_param"]["nthread"] == "1"
+    np.testing.assert_array_equal(loaded.margins(x), bundle.margins(x))
+
+
+def test_small_datasets_train_on_one_xgboost_thread_large_ones_on_nthread() -> None:
+    """`cvntrade train` on ~17 000 rows must not pay OpenMP barriers a sweep cell does not."""
+    params = BoosterParams(rounds=3, nthread=2)
+    assert booster_module.training_threads(params, booster_module.THREADED_FROM_ROWS - 1) == 1
+    assert booster_module.training_threads(params, booster_module.THREADED_FROM_ROWS) == 2
+    x, y = _data(3)
+    booster = train_booster(x, y, LossSpec("focal", 2.0, 0.25), params, NAMES)
+    assert json.loads(booster.save_config())["learner"]["generic_param"]["nthread"] == "1"

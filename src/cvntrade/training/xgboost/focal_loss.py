@@ -20,7 +20,8 @@ At ``gamma = 0`` these reduce to ``alpha_t``-weighted logistic loss: gradient
 ``alpha_t * (p - y)``, hessian ``alpha_t * p * (1 - p)``.
 
 `focal_loss` and `focal_grad_hess` are the float64 NumPy reference (exact, no clipping);
-`focal_objective` is the production path: a fused, parallel numba kernel writing float32
+`focal_objective` is the production path: a fused, parallel numba kernel (``workqueue`` threads, see
+`cvntrade.numba_threads`) writing float32
 gradients and floored hessians straight into the arrays handed to XGBoost.
 """
 
@@ -35,6 +36,7 @@ from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
 
 from cvntrade.errors import UserInputError
+from cvntrade.numba_threads import PARALLEL_LAUNCH, prefer_sleeping_threads
 
 if TYPE_CHECKING:
     import xgboost
@@ -134,6 +136,10 @@ def focal_grad_hess(
     )
     return grad, hess
 
+
+# numba's default OpenMP pool and XGBoost's own OpenMP pool spin against each other between
+# boosting rounds (1.33x binary:logistic on 2 cores): use the non-spinning layer (see module).
+prefer_sleeping_threads()
 
 # Loop-invariant cases of q**gamma in the kernel: integer gammas avoid an exp per element.
 _GAMMA_ZERO, _GAMMA_ONE, _GAMMA_TWO, _GAMMA_GENERAL = 0, 1, 2, 3
@@ -249,9 +255,14 @@ def focal_objective(gamma: float, alpha: float, hess_floor: float = 1e-6) -> Foc
             )
         grad = np.empty(margin.shape[0], dtype=np.float32)
         hess = np.empty(margin.shape[0], dtype=np.float32)
-        if _count_non_binary_labels(label):
+        with PARALLEL_LAUNCH:  # workqueue threads: one parallel launch at a time
+            bad_labels = _count_non_binary_labels(label)
+            if not bad_labels:
+                _focal_kernel(
+                    margin, label, weight, gamma, gamma_kind, alpha, hess_floor, grad, hess
+                )
+        if bad_labels:
             _as_binary_labels(label)  # raises, naming the offending values
-        _focal_kernel(margin, label, weight, gamma, gamma_kind, alpha, hess_floor, grad, hess)
         return grad, hess
 
     return objective
