@@ -1,5 +1,6 @@
 """Server-rendered pages (Jinja2, no JavaScript needed): login, config, models, expectancy,
-journal (+ CSV), controls, incidents. Forms carry a CSRF token; writes need `operator`.
+journal (+ CSV), controls, incidents (monitoring and alerts: `monitoring_routes`). Forms carry
+a CSRF token; writes need `operator`.
 """
 
 from __future__ import annotations
@@ -336,11 +337,3 @@ def incident_page(request: Request, incident_id: int) -> Response:
     user = page_user(request, "viewer")
     timeline = incident_timeline(state_of(request).ctx.engine, incident_id)
     return render(request, "incident.html", timeline=timeline, user=user)
-
-
-@router.get("/monitoring")
-@router.get("/alerts")
-def not_yet(request: Request) -> Response:
-    """Monitoring and alert pages arrive with the monitoring package (not yet merged)."""
-    user = page_user(request, "viewer")
-    return render(request, "notyet.html", user=user, page=request.url.path)

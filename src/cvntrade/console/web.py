@@ -62,7 +62,7 @@ def create_app(
     ctx: AppContext, *, secret: str | None = None, limiter: LoginLimiter | None = None
 ) -> FastAPI:
     """The console for `ctx` (its engine, registry, clock); `secret` signs session cookies."""
-    from cvntrade.console import api, pages
+    from cvntrade.console import api, monitoring_routes, pages
 
     app = FastAPI(
         title="CVNTrade console",
@@ -75,6 +75,8 @@ def create_app(
     app.state.console = ConsoleState(ctx, new_signer(secret), limiter or LoginLimiter())
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(monitoring_routes.api_router)
+    app.include_router(monitoring_routes.page_router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.middleware("http")

@@ -144,7 +144,15 @@ def snapshot_rows(snapshot: MonitorSnapshot) -> list[dict[str, object]]:
         s = d.crypto_symbol
         rows.append(_row(at, s, "psi_max", d.psi_max, psi={k: _json(v) for k, v in d.psi.items()}))
         rows.append(
-            _row(at, s, "sharpness", d.sharpness_recent, training=_json(d.sharpness_training))
+            _row(
+                at,
+                s,
+                "sharpness",
+                d.sharpness_recent,
+                training=_json(d.sharpness_training),
+                histogram_recent=[_json(v) for v in d.histogram_recent],
+                histogram_training=[_json(v) for v in d.histogram_training],
+            )
         )
         rows.append(
             _row(at, s, "ece_live", d.ece_live, training=_json(d.ece_training), n=d.n_outcomes)

@@ -1,4 +1,5 @@
-"""The permission matrix: every write endpoint (API and form) x every role, on both backends.
+"""The permission matrix: every write endpoint (API and form, alert ack included) x every role,
+on both backends.
 
 A refused write changes nothing and leaves a `console.denied` audit row naming the caller; an
 allowed one changes the state and is audited with the caller's user name.
@@ -12,11 +13,13 @@ from typing import Any
 import pytest
 from console_support import ROLES, USERNAMES, bearer
 from fastapi.testclient import TestClient
+from monitoring_support import add_alert_event
 
 from cvntrade.app import AppContext
 from cvntrade.audit import read_audit
 from cvntrade.config import read_config
 from cvntrade.console.users import list_users
+from cvntrade.monitoring.evaluator import list_events
 from cvntrade.trading.flags import read_flags
 
 RANK = {role: i for i, role in enumerate(ROLES)}
@@ -38,6 +41,12 @@ API_WRITES: dict[str, tuple[str, dict[str, Any], str, str]] = {
         {"active": True, "reason": "matrix", "confirm": "kill_switch"},
         "operator",
         "trading.kill_switch",
+    ),
+    "alert_ack": (
+        "/api/alerts/{event}/ack",
+        {"reason": "matrix"},
+        "operator",
+        "alert.ack",
     ),
     "users": (
         "/api/users",
@@ -65,6 +74,7 @@ FORM_WRITES: dict[str, tuple[str, dict[str, str], str, str]] = {
         "operator",
         "trading.kill_switch",
     ),
+    "alert_ack": ("/alerts/{event}/ack", {"reason": "matrix"}, "operator", "alert.ack"),
 }
 
 
@@ -76,6 +86,7 @@ def _state(ctx: AppContext) -> tuple[object, ...]:
         ctx.registry.aliases("CVNTrade_XGBoost_BTCUSDC_SL0.5_TP1_H4").get("champion"),
         read_flags(ctx.engine).kill_switch,
         tuple(u.username for u in list_users(ctx.engine)),
+        tuple(e.acked_by for e in list_events(ctx.engine)),
     )
 
 
@@ -105,7 +116,9 @@ def test_api_write_is_allowed_only_from_its_role_up(
     make_models: Callable[..., dict[str, str]],
 ) -> None:
     make_models()
+    event = add_alert_event(ctx.engine)
     path, body, needed, action = API_WRITES[endpoint]
+    path = path.format(event=event)
     before = _state(ctx)
     response = client.post(path, json=body, headers=bearer(tokens[role]))
     _check(ctx, role, needed, action, response.status_code, before)
@@ -121,23 +134,29 @@ def test_form_write_is_allowed_only_from_its_role_up(
     make_models: Callable[..., dict[str, str]],
 ) -> None:
     make_models()
+    event = add_alert_event(ctx.engine)
     browser, csrf = login(role)
     path, form, needed, action = FORM_WRITES[endpoint]
+    path = path.format(event=event)
     before = _state(ctx)
     response = browser.post(path, data={**form, "csrf_token": csrf}, follow_redirects=False)
     _check(ctx, role, needed, action, response.status_code, before)
 
 
 def test_a_viewer_sees_no_write_controls(
-    login: Callable[[str], tuple[TestClient, str]], make_models: Callable[..., dict[str, str]]
+    ctx: AppContext,
+    login: Callable[[str], tuple[TestClient, str]],
+    make_models: Callable[..., dict[str, str]],
 ) -> None:
     make_models()
+    event = add_alert_event(ctx.engine)
     viewer, _ = login("viewer")
     operator, _ = login("operator")
     for path, marker in (
         ("/config", 'name="key:CVN_LOSS_FUNCTION"'),
         ("/models", 'action="/models/rollback"'),
         ("/controls", 'action="/controls"'),
+        ("/alerts", f'action="/alerts/{event}/ack"'),
     ):
         assert marker not in viewer.get(path).text
         assert marker in operator.get(path).text

@@ -130,7 +130,8 @@ def test_every_page_renders_for_a_viewer(
         response = viewer.get(path)
         assert response.status_code == 200, path
         assert "victor (viewer)" in response.text
-    assert "not yet" in viewer.get("/alerts").text
+    assert 'id="nodata"' in viewer.get("/monitoring").text
+    assert 'id="noalerts"' in viewer.get("/alerts").text
 
 
 def test_users_cli_add_list_passwd_disable(cli_env: dict[str, str], ctx: AppContext) -> None:
