@@ -213,7 +213,9 @@ def record_transition(engine: Engine, record: TransitionRecord) -> AlertEvent:
     _, episode = restore_tracker(engine, record.fingerprint)
     known = [e.incident_id for e in episode if e.incident_id is not None]
     target = known[-1] if known else None
-    if target is None and record.open_incident:
+    if target is None and record.open_incident and record.state == "firing":
+        # Only a firing attaches to an ongoing incident; a resolution (e.g. of a pending-only
+        # episode) is noted only in the incident its own episode opened or attached to.
         ongoing = list_incidents(engine, alert=record.alert, ongoing_only=True, limit=1)
         target = ongoing[0].id if ongoing else None
     with write_transaction(engine) as conn:
