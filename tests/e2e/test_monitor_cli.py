@@ -115,7 +115,7 @@ def test_report_reads_the_champion_reference_and_draws_charts(
                     "focal",
                     False,
                     "paper",
-                    pd.Timestamp("2026-11-30").to_pydatetime(),
+                    pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(),  # fresh
                 )
             ],
         )

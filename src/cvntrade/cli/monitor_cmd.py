@@ -15,7 +15,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 alerts_app = typer.Typer(
-    help="Alert events of the built-in evaluator: list them, acknowledge one.",
+    help=(
+        "Alert events (built-in evaluator and Alertmanager): list them, acknowledge one, "
+        "receive Alertmanager's webhook."
+    ),
     no_args_is_help=True,
 )
 
@@ -234,3 +237,27 @@ def alerts_ack_cmd(
         print_json(event)
         return
     console.print(f"alert event #{event.id} acknowledged by {event.acked_by}: {event.ack_reason}")
+
+
+@alerts_app.command("receive")
+def alerts_receive_cmd(
+    port: int = typer.Option(9109, "--port", min=0, max=65535, help="Listen on this port."),
+    addr: str = typer.Option("127.0.0.1", "--addr", help="Listen address."),
+) -> None:
+    """Alertmanager's webhook receiver: POST ADDR:PORT/alertmanager (infra/alertmanager).
+
+    Each alert's transition goes to alert_events; expectancy_negative_focal opens (or attaches
+    to) its incident once per firing episode of the alert fingerprint and notes the
+    resolution. Repeats and re-deliveries write nothing; a bad body gets 400. Ctrl-C stops.
+    """
+    import threading
+
+    from cvntrade.monitoring.receiver import ReceiverServer
+
+    server = ReceiverServer(open_engine(), addr=addr, port=port)
+    server.start()
+    console.print(f"receiving Alertmanager webhooks on {server.url}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()

@@ -164,75 +164,115 @@ class Evaluator:
             "negative_symbols": ",".join(state.negative_symbols),
         }
         values = {s: v for s, v in state.expectancies.items() if v == v}  # drop NaN
-        # Read before writing: SQLite allows one writer, and these reads use other connections.
-        _, episode = restore_tracker(self.engine, state.fingerprint)
-        known = [e.incident_id for e in episode if e.incident_id is not None]
-        ongoing = list_incidents(self.engine, alert=state.alert, ongoing_only=True, limit=1)
-        target = known[-1] if known else (ongoing[0].id if ongoing else None)
-        with write_transaction(self.engine) as conn:
-            incident_id = self._incident(conn, state, transition, now, target)
-            new_id = conn.execute(
-                insert(alert_events)
-                .values(
-                    alert=state.alert,
-                    fingerprint=state.fingerprint,
-                    state=transition,
-                    at=now,
-                    labels=labels,
-                    values=values,
-                    incident_id=incident_id,
-                )
-                .returning(alert_events.c.id)
-            ).scalar_one()
-            row = conn.execute(select(alert_events).where(alert_events.c.id == new_id)).one()
-        return _event(row)
-
-    def _incident(
-        self,
-        conn: Connection,
-        state: AlertState,
-        transition: Transition,
-        now: dt.datetime,
-        target: int | None,
-    ) -> int | None:
-        """Open or attach to the incident on `firing`; note the resolution on `resolved`."""
-        if transition == "pending" or (transition == "resolved" and target is None):
-            return None
-        if transition == "resolved":
-            assert target is not None
-            insert_note(
-                conn,
-                target,
-                f"alert resolved: {state.summary}",
-                actor=ACTOR,
-                at=now,
-                kind="alert.resolved",
-                data={"fingerprint": state.fingerprint},
-            )
-            return target
-        if target is None:
-            target = insert_incident(
-                conn,
+        return record_transition(
+            self.engine,
+            TransitionRecord(
                 alert=state.alert,
+                fingerprint=state.fingerprint,
+                state=transition,
+                at=now,
+                labels=labels,
+                values=values,
+                summary=state.summary,
                 title=f"{state.alert}: {', '.join(state.negative_symbols)} negative over 48 h",
                 severity=state.severity,
-                actor=ACTOR,
-                at=now,
                 reason="built-in evaluator: alert firing",
-            ).id
+                note_data={"fingerprint": state.fingerprint, "values": values},
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """One alert transition to store, with what its incident note and title say."""
+
+    alert: str
+    fingerprint: str
+    state: Transition
+    at: dt.datetime
+    labels: dict[str, Any]
+    values: dict[str, Any]
+    summary: str
+    title: str
+    severity: str
+    reason: str
+    note_data: dict[str, Any]
+    actor: str = ACTOR
+    open_incident: bool = True
+
+
+def record_transition(engine: Engine, record: TransitionRecord) -> AlertEvent:
+    """Store a transition in `alert_events` and act on the incident, in one transaction.
+
+    `firing` opens the alert's incident — or attaches to the one this episode already has, or
+    to the only ongoing one — with an `alert.firing` note; `resolved` notes the resolution in
+    the episode's incident. Shared by the built-in evaluator and the Alertmanager receiver so
+    both follow the same once-per-episode incident logic.
+    """
+    # Read before writing: SQLite allows one writer, and these reads use other connections.
+    _, episode = restore_tracker(engine, record.fingerprint)
+    known = [e.incident_id for e in episode if e.incident_id is not None]
+    target = known[-1] if known else None
+    if target is None and record.open_incident and record.state == "firing":
+        # Only a firing attaches to an ongoing incident; a resolution (e.g. of a pending-only
+        # episode) is noted only in the incident its own episode opened or attached to.
+        ongoing = list_incidents(engine, alert=record.alert, ongoing_only=True, limit=1)
+        target = ongoing[0].id if ongoing else None
+    with write_transaction(engine) as conn:
+        incident_id = _incident(conn, record, target) if record.open_incident or target else None
+        new_id = conn.execute(
+            insert(alert_events)
+            .values(
+                alert=record.alert,
+                fingerprint=record.fingerprint,
+                state=record.state,
+                at=record.at,
+                labels=record.labels,
+                values=record.values,
+                incident_id=incident_id,
+            )
+            .returning(alert_events.c.id)
+        ).scalar_one()
+        row = conn.execute(select(alert_events).where(alert_events.c.id == new_id)).one()
+    return _event(row)
+
+
+def _incident(conn: Connection, record: TransitionRecord, target: int | None) -> int | None:
+    """Open or attach to the incident on `firing`; note the resolution on `resolved`."""
+    if record.state == "pending" or (record.state == "resolved" and target is None):
+        return None
+    if record.state == "resolved":
+        assert target is not None
         insert_note(
             conn,
             target,
-            f"alert firing: {state.summary}",
-            actor=ACTOR,
-            at=now,
-            kind="alert.firing",
-            data={
-                "fingerprint": state.fingerprint,
-                "values": {k: v for k, v in state.expectancies.items() if v == v},
-            },
+            f"alert resolved: {record.summary}",
+            actor=record.actor,
+            at=record.at,
+            kind="alert.resolved",
+            data={"fingerprint": record.fingerprint},
         )
         return target
+    if target is None:
+        target = insert_incident(
+            conn,
+            alert=record.alert,
+            title=record.title,
+            severity=record.severity,
+            actor=record.actor,
+            at=record.at,
+            reason=record.reason,
+        ).id
+    insert_note(
+        conn,
+        target,
+        f"alert firing: {record.summary}",
+        actor=record.actor,
+        at=record.at,
+        kind="alert.firing",
+        data=record.note_data,
+    )
+    return target
 
 
 def ack_event(

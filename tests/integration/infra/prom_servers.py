@@ -171,10 +171,13 @@ def start_prometheus(
 
 
 @contextlib.contextmanager
-def start_alertmanager(workdir: Path, *, webhook_url: str) -> Iterator[Server]:
+def start_alertmanager(
+    workdir: Path, *, webhook_url: str, repeat_interval: str | None = None
+) -> Iterator[Server]:
     """Alertmanager with infra/alertmanager/alertmanager.yml, posting to `webhook_url`.
 
     Grouping waits shrink to 1 s; routes, receivers and inhibitions stay as written.
+    `repeat_interval` (e.g. "2s") overrides every route's, so a test sees re-deliveries.
     """
     binary = require_tool("prometheus-alertmanager")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -184,6 +187,9 @@ def start_alertmanager(workdir: Path, *, webhook_url: str) -> Iterator[Server]:
     for route in [config["route"], *config["route"].get("routes", [])]:
         route.update({key: "1s" for key in ("group_wait", "group_interval") if key in route})
     config["route"].update(group_wait="1s", group_interval="1s")
+    if repeat_interval is not None:
+        for route in [config["route"], *config["route"].get("routes", [])]:
+            route["repeat_interval"] = repeat_interval
     for receiver in config["receivers"]:
         for webhook in receiver.get("webhook_configs", []):
             webhook["url"] = webhook_url
