@@ -247,7 +247,8 @@ def diagnose_cmd(
         )
         for line_ in cause.evidence:
             console.print(Text(f"  {line_}"), highlight=False)
-    console.print(Text(f"ranking (likely): {', '.join(result.ranking) or 'none'}"))
+    console.print(Text(f"ranking: {', '.join(result.ranking)}"))
+    console.print(Text(f"likely: {', '.join(result.likely) or 'none'}"))
     affected = ", ".join(result.affected) or "-"
     console.print(Text(f"scope: {result.scope} ({affected})"))
     console.print(Text(f"path {result.path}: {result.why}"))

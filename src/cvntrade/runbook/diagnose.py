@@ -111,10 +111,12 @@ class CauseVerdict:
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
-    """All four causes (priority order), their ranking, the scope and the recommended path."""
+    """All four causes (priority order), their ranking (score, then priority order), the
+    causes judged likely, the scope and the recommended path."""
 
     causes: tuple[CauseVerdict, ...]
     ranking: tuple[str, ...]
+    likely: tuple[str, ...]
     scope: str
     affected: tuple[str, ...]
     path: str
@@ -347,7 +349,8 @@ def diagnose(symbols: Sequence[SymbolEvidence], impl: ImplementationEvidence) ->
     path, why = recommend(top)
     return Diagnosis(
         causes=causes,
-        ranking=tuple(c.cause for c in likely),
+        ranking=tuple(c.cause for c in ranked),
+        likely=tuple(c.cause for c in likely),
         scope=scope,
         affected=affected,
         path=path,

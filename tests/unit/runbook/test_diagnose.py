@@ -59,7 +59,7 @@ def verdicts(result: object) -> dict[str, str]:
 def test_healthy_evidence_rules_everything_out_and_recommends_default_path() -> None:
     result = diagnose(world(), GOOD)
     assert set(verdicts(result).values()) == {RULED_OUT}
-    assert result.ranking == ()
+    assert result.likely == ()
     assert (result.path, result.scope) == ("A", "none")
 
 
@@ -86,7 +86,8 @@ def test_volatility_shift_is_distribution_drift_with_top_features() -> None:
 
 def test_ece_rise_without_drift_is_calibration_drift_path_b() -> None:
     result = diagnose(world(ece_after=0.32), GOOD)
-    assert result.ranking == ("calibration-drift",)
+    assert result.likely == ("calibration-drift",)
+    assert result.ranking[0] == "calibration-drift"
     assert result.path == "B"
 
 
