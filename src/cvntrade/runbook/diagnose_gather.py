@@ -343,4 +343,11 @@ def run_diagnosis(
         version_tags=registry_version_tags(uri),
         symbols=symbols,
     )
+    if not evidence:
+        from cvntrade.errors import NotFoundError
+
+        which = f" for {', '.join(symbols)}" if symbols else ""
+        raise NotFoundError(
+            f"no focal predictions in the 48 h before {now.isoformat()}{which}: nothing to diagnose"
+        )
     return diagnose(evidence, impl)
