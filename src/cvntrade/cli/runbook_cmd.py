@@ -211,3 +211,44 @@ def rollback_cmd(
             console.print(line, highlight=False)
     if result.propagation is not None and not result.propagation.complete:
         raise typer.Exit(ExitCode.NEGATIVE)
+
+
+@app.command("diagnose")
+def diagnose_cmd(
+    symbols: str = typer.Option(
+        "auto", "--symbols", help="'auto' (every symbol with focal predictions in 48 h) or a list."
+    ),
+    now: str = typer.Option(None, "--now", help="Evaluate as of this UTC time (ISO-8601)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
+) -> None:
+    """Diagnosis: why did focal regress? Scores the runbook's four causes in its order.
+
+    Distribution drift (PSI per feature vs its own 48 h baseline), calibration drift (live ECE
+    before vs last 48 h, ECE_HOLD, sharpness), concept drift (per-fold rule, probability vs
+    outcome AUC and return persistence before vs after), implementation regression (objective
+    fingerprint tag vs installed, gradient/hessian self-check, git log of focal_loss.py). Each
+    gets likely / possible / ruled out, a score and its evidence; then the scope (market-wide or
+    symbol-specific) and the recommended path A / B / C. Read-only.
+    """
+    from cvntrade.runbook import parse_symbols
+    from cvntrade.runbook.diagnose_gather import run_diagnosis
+    from cvntrade.settings import get_settings
+
+    parsed = parse_symbols(symbols)
+    at = clock_from(now)()
+    result = run_diagnosis(open_engine(), get_settings(), now=at, symbols=parsed)
+    if as_json:
+        print_json(result)
+        return
+    for cause in result.causes:
+        colour = {"likely": "red", "possible": "yellow"}.get(cause.verdict, "green")
+        console.print(
+            Text(f"{cause.cause}: {cause.verdict} (score {cause.score:.2f})", style=colour)
+        )
+        for line_ in cause.evidence:
+            console.print(Text(f"  {line_}"), highlight=False)
+    console.print(Text(f"ranking: {', '.join(result.ranking)}"))
+    console.print(Text(f"likely: {', '.join(result.likely) or 'none'}"))
+    affected = ", ".join(result.affected) or "-"
+    console.print(Text(f"scope: {result.scope} ({affected})"))
+    console.print(Text(f"path {result.path}: {result.why}"))

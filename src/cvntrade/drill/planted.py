@@ -15,39 +15,22 @@ compare
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-FINGERPRINT_TAG = "focal_objective_fingerprint"
+from cvntrade.training.fingerprint import FINGERPRINT_TAG, objective_fingerprint
+
+__all__ = [
+    "FINGERPRINT_TAG",
+    "defective_objective_factory",
+    "objective_fingerprint",
+    "planted_focal_defect",
+]
+
 HESS_FLOOR = 1e-6
-
-
-def objective_fingerprint(objective_factory: Callable[..., Any] | None = None) -> str:
-    """SHA-256 (first 16 hex digits) of the focal objective's code.
-
-    Default: the installed `cvntrade.training.xgboost.focal_loss` module source. For a factory
-    that is not that module's own `focal_objective` (a planted copy), its source is hashed too.
-    """
-    from cvntrade.training.xgboost import focal_loss
-
-    digest = hashlib.sha256(inspect.getsource(focal_loss).encode())
-    factory = objective_factory or focal_loss.focal_objective
-    if factory is not _installed_factory():
-        digest.update(inspect.getsource(factory).encode())
-    return digest.hexdigest()[:16]
-
-
-def _installed_factory() -> Callable[..., Any]:
-    from cvntrade.training.xgboost import focal_loss
-
-    original = getattr(focal_loss, "_drill_original_focal_objective", None)
-    factory: Callable[..., Any] = original or focal_loss.focal_objective
-    return factory
 
 
 def defective_objective_factory() -> Callable[..., Any]:

@@ -318,6 +318,7 @@ def _publication(
         threshold=threshold.threshold,
         dataset_hash=dataset.content_hash,
         git_sha=sha,
+        extra=_fingerprint_tag(loss.name),
     )
     report = calibration_report(
         result.oof_margins,
@@ -355,3 +356,14 @@ def _publication(
         },
         extra_artifacts={"walk_forward.json": [asdict(f) for f in result.folds]},
     )
+
+
+def _fingerprint_tag(loss_name: str) -> dict[str, str]:
+    """The focal objective's code fingerprint (tag `focal_objective_fingerprint`) of a focal
+    run, so `runbook diagnose` can tell whether the champion's objective is the installed one."""
+    if loss_name != "focal":
+        return {}
+    from cvntrade.training.fingerprint import FINGERPRINT_TAG, objective_fingerprint
+    from cvntrade.training.xgboost import focal_loss
+
+    return {FINGERPRINT_TAG: objective_fingerprint(focal_loss.focal_objective)}

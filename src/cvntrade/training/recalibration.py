@@ -98,7 +98,10 @@ def recalibrate_champion(ctx: RunContext, *, min_trades: int, recent_days: float
         threshold=choice.threshold,
         dataset_hash=dataset.content_hash,
         git_sha=sha,
-        extra={"recalibrated_from": str(champion.version)},
+        extra={
+            "recalibrated_from": str(champion.version),
+            **{k: v for k, v in champion.tags.items() if k == "focal_objective_fingerprint"},
+        },
     )
     data_start, data_end = iso(dataset.timestamps[0]), iso(dataset.timestamps[-1])
     publication = Publication(

@@ -23,6 +23,7 @@ from cvntrade.strategy import Strategy, model_name
 from cvntrade.training.api import run_training
 from cvntrade.training.bundle import load_bundle
 from cvntrade.training.data import feature_matrix, load_dataset
+from cvntrade.training.fingerprint import FINGERPRINT_TAG, objective_fingerprint
 from cvntrade.training.result import TrainingResult
 
 VERSION_TAGS = {
@@ -127,6 +128,9 @@ def test_two_symbols_binary_then_focal_register_two_tagged_versions_each(
             assert re.fullmatch(r"[0-9a-f]{40}|unknown", tags["git_sha"])
             assert tags["config_version"] == str(config_version)
         assert binary["dataset_hash"] == focal["dataset_hash"], "same data for both losses"
+        # every focal version records the fingerprint of the objective it was trained with
+        assert focal[FINGERPRINT_TAG] == objective_fingerprint()
+        assert FINGERPRINT_TAG not in binary
 
         x = features_of(market_store, symbol)
         for loss in ("binary:logistic", "focal"):
@@ -231,6 +235,7 @@ def test_recalibrate_only_refits_the_champions_temperature_as_a_new_version(
         "focal",
         "2.0",
     )
+    assert tags[FINGERPRINT_TAG] == objective_fingerprint(), "carried over from the champion"
     assert client.get_registered_model(name).aliases == {"champion": 1}
     x = features_of(market_store, "BTCUSDC")
     old, new = load_bundle(tracking_uri, name, 1), load_bundle(tracking_uri, name, 2)
