@@ -258,12 +258,12 @@ def _publish(
                     "with different values; nothing was imported"
                 )
             present = already_present(conn, table)
-            inserted = publish(conn, table, "import")
+            publish(conn, table, "import")
             results = [
                 ImportResult(path, n, n - present.get(i, 0), present.get(i, 0), digest)
                 for i, (path, n, digest) in enumerate(zip(paths, rows, digests, strict=True))
             ]
-            if inserted:
+            if any(r.inserted for r in results):
                 _audit(conn, results, actor)
     except IntegrityError:
         # An engine or import not serialised by our lock wrote one of these trade_ids first.

@@ -97,14 +97,13 @@ def already_present(conn: Connection, table: Table) -> dict[int, int]:
     return {int(index): int(count) for index, count in conn.execute(query).all()}
 
 
-def publish(conn: Connection, table: Table, source: str) -> int:
-    """Copy the staged trades not yet in the journal into it (one statement); rows written."""
+def publish(conn: Connection, table: Table, source: str) -> None:
+    """Copy the staged trades not yet in the journal into it, in one statement."""
     s, j = table.c, trade_journal.c
     fresh = select(*(s[name] for name in _TRADE_COLUMNS), literal(source)).where(
         s.trade_id.not_in(select(j.trade_id))
     )
-    result = conn.execute(insert(trade_journal).from_select([*_TRADE_COLUMNS, "source"], fresh))
-    return int(result.rowcount or 0)
+    conn.execute(insert(trade_journal).from_select([*_TRADE_COLUMNS, "source"], fresh))
 
 
 def lock_journal_import(conn: Connection) -> None:
