@@ -7,8 +7,10 @@ becomes `NotFoundError` (user input), an unreachable tracking server `Dependency
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cvntrade.errors import NotFoundError, UserInputError
 from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 from cvntrade.registry.records import ModelVersionInfo
 
@@ -36,6 +38,30 @@ class Registry(Protocol):
         ...
 
 
+def check_sqlite_store(tracking_uri: str) -> None:
+    """Refuse a sqlite tracking URI whose store does not exist instead of creating an empty one.
+
+    Everything `MlflowRegistry` does reads models that must already be registered, so a missing
+    file means a mistyped `MLFLOW_TRACKING_URI` (MLflow would silently create an empty registry
+    there): `UserInputError` when even the directory is missing, else `NotFoundError` (exit 2;
+    callers that treat "no such model" as "no champion yet" keep doing so).
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    path = Path(tracking_uri.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:") or path.is_file():
+        return
+    if not path.parent.is_dir():
+        raise UserInputError(
+            f"MLFLOW_TRACKING_URI points into {path.parent}, a directory that does not exist: "
+            "check the URI (no registry was created)"
+        )
+    raise NotFoundError(
+        f"no MLflow registry at {path} (check MLFLOW_TRACKING_URI): nothing is registered "
+        "there and none was created"
+    )
+
+
 class MlflowRegistry:
     """`Registry` over MLflow's client (any tracking URI: sqlite store or tracking server)."""
 
@@ -47,6 +73,7 @@ class MlflowRegistry:
     def client(self) -> MlflowClient:
         """The MLflow client, created on first use (importing MLflow costs about a second)."""
         if self._client is None:
+            check_sqlite_store(self.tracking_uri)
             from mlflow import MlflowClient
 
             self._client = MlflowClient(
