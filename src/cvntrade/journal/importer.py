@@ -53,7 +53,7 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("side", "probability")
 MAX_REPORTED_PROBLEMS = 5
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 10_000
 """Rows validated and staged per step: bounds memory whatever the file size."""
 TEXT_MAX_LEN = {"trade_id": 128, "crypto_symbol": 20, "strategy": 40, "model_name": 120}
 """The column widths of `trade_journal`: checked here so both backends refuse the same rows."""

@@ -38,13 +38,11 @@ class Registry(Protocol):
         ...
 
 
-def check_sqlite_store(tracking_uri: str) -> None:
-    """Refuse a sqlite tracking URI whose store does not exist instead of creating an empty one.
+def check_sqlite_store(tracking_uri: str, *, must_exist: bool = False) -> None:
+    """Refuse a mistyped sqlite tracking URI instead of letting MLflow create an empty store.
 
-    Everything `MlflowRegistry` does reads models that must already be registered, so a missing
-    file means a mistyped `MLFLOW_TRACKING_URI` (MLflow would silently create an empty registry
-    there): `UserInputError` when even the directory is missing, else `NotFoundError` (exit 2;
-    callers that treat "no such model" as "no champion yet" keep doing so).
+    Always: the directory must exist (`UserInputError`, exit 2). With `must_exist` (commands
+    that only read or move existing models): the store file too (`NotFoundError`, exit 2).
     """
     if not tracking_uri.startswith("sqlite:///"):
         return
@@ -56,10 +54,11 @@ def check_sqlite_store(tracking_uri: str) -> None:
             f"MLFLOW_TRACKING_URI points into {path.parent}, a directory that does not exist: "
             "check the URI (no registry was created)"
         )
-    raise NotFoundError(
-        f"no MLflow registry at {path} (check MLFLOW_TRACKING_URI): nothing is registered "
-        "there and none was created"
-    )
+    if must_exist:
+        raise NotFoundError(
+            f"no MLflow registry at {path} (check MLFLOW_TRACKING_URI): nothing is registered "
+            "there and none was created"
+        )
 
 
 class MlflowRegistry:
