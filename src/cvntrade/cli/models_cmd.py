@@ -24,8 +24,10 @@ def _registry() -> MlflowRegistry:
     from cvntrade.registry.client import check_sqlite_store
     from cvntrade.settings import get_settings
 
-    uri = get_settings().effective_tracking_uri
-    check_sqlite_store(uri, must_exist=True)  # these commands only use registered models
+    settings = get_settings()
+    uri = settings.effective_tracking_uri
+    if settings.mlflow_tracking_uri:  # set by the user: a typo must not create an empty store
+        check_sqlite_store(uri, must_exist=True)  # these commands only use registered models
     return MlflowRegistry(uri)
 
 

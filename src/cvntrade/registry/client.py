@@ -72,7 +72,6 @@ class MlflowRegistry:
     def client(self) -> MlflowClient:
         """The MLflow client, created on first use (importing MLflow costs about a second)."""
         if self._client is None:
-            check_sqlite_store(self.tracking_uri)
             from mlflow import MlflowClient
 
             self._client = MlflowClient(
