@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cvntrade.cli.common import console, open_engine, print_json
+from cvntrade.cli.common import console, default_actor, open_engine, print_json
 
 app = typer.Typer(help="The trade journal: import trades from CSV/Parquet.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def import_cmd(
     """
     from cvntrade.journal import import_trades
 
-    results = import_trades(open_engine(), files)
+    results = import_trades(open_engine(), files, actor=default_actor())
     if as_json:
         print_json([dataclasses.asdict(r) | {"path": str(r.path)} for r in results])
         return

@@ -21,9 +21,14 @@ ORDER_BY = "version_number DESC"
 
 
 def _registry() -> MlflowRegistry:
+    from cvntrade.registry.client import check_sqlite_store
     from cvntrade.settings import get_settings
 
-    return MlflowRegistry(get_settings().effective_tracking_uri)
+    settings = get_settings()
+    uri = settings.effective_tracking_uri
+    if settings.mlflow_tracking_uri:  # set by the user: a typo must not create an empty store
+        check_sqlite_store(uri, must_exist=True)  # these commands only use registered models
+    return MlflowRegistry(uri)
 
 
 def _version_json(info: ModelVersionInfo) -> dict[str, object]:

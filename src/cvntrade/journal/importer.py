@@ -8,21 +8,32 @@ is a no-op: a `trade_id` already in the journal with identical values is skipped
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from cvntrade.clock import EARLIEST, LATEST
-from cvntrade.db.engine import write_transaction
-from cvntrade.errors import ConflictError, UserInputError
+from cvntrade.audit import AuditEntry, write_audit
+from cvntrade.clock import EARLIEST, LATEST, utc_now
+from cvntrade.errors import ConflictError, DependencyError, UserInputError
 from cvntrade.journal.records import EXIT_REASONS, LOSS_FUNCTIONS, SIDES, Trade
-from cvntrade.journal.repository import existing_trades, insert_trades
+from cvntrade.journal.staging import (
+    already_present,
+    create_staging,
+    drop_staging,
+    first_changed,
+    lock_journal_import,
+    publish,
+    stage,
+    staging_table,
+)
+from cvntrade.redaction import redact
 from cvntrade.strategy import parse_strategy_label, parse_symbol, strategy_label
 
 REQUIRED_COLUMNS = (
@@ -42,6 +53,8 @@ REQUIRED_COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("side", "probability")
 MAX_REPORTED_PROBLEMS = 5
+CHUNK_ROWS = 10_000
+"""Rows validated and staged per step: bounds memory whatever the file size."""
 TEXT_MAX_LEN = {"trade_id": 128, "crypto_symbol": 20, "strategy": 40, "model_name": 120}
 """The column widths of `trade_journal`: checked here so both backends refuse the same rows."""
 PNL_LIMIT_PCT = 1_000.0
@@ -56,115 +69,230 @@ _ISO_8601 = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    """What an import did: rows read, inserted, and skipped as already present."""
+    """What an import did: rows read, inserted, skipped as already present, and the file digest."""
 
     path: Path
     rows: int
     inserted: int
     skipped_existing: int
+    sha256: str = ""
 
 
-def read_trade_file(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet trade file as strings/numbers, without interpreting values yet."""
+def _check_columns(columns: Sequence[object], source_name: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise UserInputError(f"{source_name}: missing column(s) {', '.join(missing)}")
+    unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise UserInputError(f"{source_name}: unknown column(s) {', '.join(map(str, unknown))}")
+
+
+def iter_trade_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Read a CSV or Parquet trade file in chunks of raw values (bounded memory at any size).
+
+    The columns are checked before the first chunk; values are interpreted by `parse_trades`.
+    """
     if not path.is_file():
         raise UserInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise UserInputError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
+            _check_columns(list(pd.read_csv(path, nrows=0).columns), str(path))
+            reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows)
+            with reader:
+                yield from reader
+            return
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        _check_columns(parquet.schema_arrow.names, str(path))
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise UserInputError(f"{path}: cannot read file: {str(exc).splitlines()[0]}") from None
-    raise UserInputError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+
+
+def read_trade_file(path: Path) -> pd.DataFrame:
+    """Read a whole (small) trade file as raw values; `import_trades` streams instead."""
+    chunks = list(iter_trade_chunks(path))
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+
+
+@dataclass
+class _Validation:
+    """Problems and trade_ids seen so far over every chunk of every file of one import."""
+
+    problems: list[str] = field(default_factory=list)
+    problem_count: int = 0
+    seen: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def problem(self, text: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(text)
+
+    def raise_if_any(self, source_name: str) -> None:
+        if self.problem_count:
+            shown = "; ".join(self.problems)
+            more = self.problem_count - len(self.problems)
+            suffix = f"; and {more} more invalid row(s)" if more > 0 else ""
+            raise UserInputError(f"{source_name}: {shown}{suffix}; nothing was imported")
+
+
+def _parse_chunk(
+    frame: pd.DataFrame,
+    first_row: int,
+    file_index: int,
+    names: Sequence[str],
+    state: _Validation,
+) -> list[tuple[int, Trade]]:
+    parsed: list[tuple[int, Trade]] = []
+    prefix = f"{names[file_index]}: " if len(names) > 1 else ""
+    for position, record in enumerate(frame.to_dict("records"), start=first_row):
+        try:
+            trade = _parse_row({str(k): v for k, v in record.items()})
+        except ValueError as exc:
+            state.problem(f"{prefix}row {position}: {exc}")
+            continue
+        earlier = state.seen.get(trade.trade_id)
+        if earlier is not None:
+            where = (
+                f"row {earlier[1]}"
+                if earlier[0] == file_index
+                else (f"{names[earlier[0]]} row {earlier[1]}")
+            )
+            state.problem(f"{prefix}row {position}: trade_id {trade.trade_id!r} repeats {where}")
+            continue
+        state.seen[trade.trade_id] = (file_index, position)
+        parsed.append((position, trade))
+    return parsed
 
 
 def parse_trades(frame: pd.DataFrame, source_name: str) -> list[Trade]:
     """Validate every row of `frame`: the trades, or one `UserInputError` naming the bad rows."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise UserInputError(f"{source_name}: missing column(s) {', '.join(missing)}")
-    unknown = [c for c in frame.columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        raise UserInputError(f"{source_name}: unknown column(s) {', '.join(map(str, unknown))}")
+    _check_columns(list(frame.columns), source_name)
     if frame.empty:
         raise UserInputError(f"{source_name}: no rows to import")
-
-    problems: list[str] = []
-    trades: list[Trade] = []
-    seen: dict[str, int] = {}
-    for position, record in enumerate(frame.to_dict("records"), start=1):
-        try:
-            trade = _parse_row({str(k): v for k, v in record.items()})
-        except ValueError as exc:
-            problems.append(f"row {position}: {exc}")
-            continue
-        if trade.trade_id in seen:
-            problems.append(
-                f"row {position}: trade_id {trade.trade_id!r} repeats row {seen[trade.trade_id]}"
-            )
-            continue
-        seen[trade.trade_id] = position
-        trades.append(trade)
-    if problems:
-        shown = "; ".join(problems[:MAX_REPORTED_PROBLEMS])
-        more = len(problems) - MAX_REPORTED_PROBLEMS
-        suffix = f"; and {more} more invalid row(s)" if more > 0 else ""
-        raise UserInputError(f"{source_name}: {shown}{suffix}; nothing was imported")
-    return trades
+    state = _Validation()
+    trades = _parse_chunk(frame, 1, 0, [source_name], state)
+    state.raise_if_any(source_name)
+    return [trade for _, trade in trades]
 
 
-def import_trades(engine: Engine, paths: Sequence[Path]) -> list[ImportResult]:
-    """Validate every file completely, then insert all their new trades in one transaction.
+def import_trades(
+    engine: Engine, paths: Sequence[Path], *, actor: str = "cvntrade"
+) -> list[ImportResult]:
+    """Validate every file completely, then add all their new trades in one short transaction.
 
-    Either every file is imported or nothing is: a bad row anywhere writes nothing.
+    Either every file is imported or nothing is: a bad row anywhere writes nothing. Files are
+    streamed in chunks into a per-connection staging table (no journal lock held meanwhile);
+    the final transaction checks for changed trade_ids, copies the new rows and writes one
+    `journal.import` audit row (files, rows, sha256, actor) when something was inserted.
     """
-    parsed = [(path, parse_trades(read_trade_file(path), str(path))) for path in paths]
-    origin: dict[str, tuple[Path, int, Trade]] = {}
-    for path, trades in parsed:
-        for row, trade in enumerate(trades, start=1):
-            if trade.trade_id in origin:
-                first_path, first_row, _ = origin[trade.trade_id]
-                raise UserInputError(
-                    f"{path}: row {row}: trade_id {trade.trade_id!r} repeats {first_path} row "
-                    f"{first_row}; nothing was imported"
-                )
-            origin[trade.trade_id] = (path, row, trade)
+    names = [str(p) for p in paths]
+    table = staging_table()
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                create_staging(conn, table)
+            rows = _stage_all(conn, table, paths, names)
+            digests = [_sha256(p) for p in paths]
+            return _publish(conn, table, paths, names, rows, digests, actor)
+        except OperationalError as exc:
+            raise DependencyError(f"database unavailable: {redact(str(exc.orig))}") from exc
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            with conn.begin():
+                drop_staging(conn, table)
+
+
+def _stage_all(
+    conn: Connection, table: Table, paths: Sequence[Path], names: list[str]
+) -> list[int]:
+    state = _Validation()
+    counts = []
+    for file_index, path in enumerate(paths):
+        count = 0
+        for chunk in iter_trade_chunks(path):
+            parsed = _parse_chunk(chunk, count + 1, file_index, names, state)
+            count += len(chunk)
+            if not state.problem_count:  # once invalid, only keep validating (nothing is kept)
+                with conn.begin():
+                    stage(conn, table, file_index, parsed)
+        if count == 0:
+            raise UserInputError(f"{path}: no rows to import")
+        counts.append(count)
+    state.raise_if_any(names[0] if len(names) == 1 else "import")
+    return counts
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _publish(
+    conn: Connection,
+    table: Table,
+    paths: Sequence[Path],
+    names: list[str],
+    rows: list[int],
+    digests: list[str],
+    actor: str,
+) -> list[ImportResult]:
+    conn.execution_options(sqlite_begin="IMMEDIATE")
     try:
-        return _write(engine, parsed, origin)
+        with conn.begin():
+            lock_journal_import(conn)
+            changed = first_changed(conn, table)
+            if changed is not None:
+                index, row, trade_id = changed
+                raise UserInputError(
+                    f"{names[index]}: row {row}: trade_id {trade_id!r} is already in the journal "
+                    "with different values; nothing was imported"
+                )
+            present = already_present(conn, table)
+            publish(conn, table, "import")
+            results = [
+                ImportResult(path, n, n - present.get(i, 0), present.get(i, 0), digest)
+                for i, (path, n, digest) in enumerate(zip(paths, rows, digests, strict=True))
+            ]
+            if any(r.inserted for r in results):
+                _audit(conn, results, actor)
     except IntegrityError:
-        # A parallel import of the same trades committed first (PostgreSQL does not block our
-        # existence check on its uncommitted rows): nothing of ours was written.
+        # An engine or import not serialised by our lock wrote one of these trade_ids first.
         raise ConflictError(
-            "another import wrote some of these trades at the same time; nothing was imported "
+            "another writer added some of these trades at the same time; nothing was imported "
             "by this run: run it again (identical trades are then skipped)"
         ) from None
-
-
-def _write(
-    engine: Engine,
-    parsed: list[tuple[Path, list[Trade]]],
-    origin: dict[str, tuple[Path, int, Trade]],
-) -> list[ImportResult]:
-    with write_transaction(engine) as conn:
-        stored = existing_trades(conn, origin)
-        for trade_id, old in stored.items():
-            path, row, new = origin[trade_id]
-            if _normalised(old) != _normalised(new):
-                raise UserInputError(
-                    f"{path}: row {row}: trade_id {trade_id!r} is already in the journal with "
-                    f"different values; nothing was imported"
-                )
-        results = []
-        for path, trades in parsed:
-            fresh = [replace(t, source="import") for t in trades if t.trade_id not in stored]
-            insert_trades(conn, fresh)
-            results.append(ImportResult(path, len(trades), len(fresh), len(trades) - len(fresh)))
+    finally:
+        conn.execution_options(sqlite_begin="")
     return results
 
 
-def _normalised(trade: Trade) -> tuple[object, ...]:
-    return tuple(getattr(trade, f) for f in Trade.__dataclass_fields__ if f != "source")
+def _audit(conn: Connection, results: list[ImportResult], actor: str) -> None:
+    files = [
+        {"path": str(r.path), "rows": r.rows, "inserted": r.inserted, "sha256": r.sha256}
+        for r in results
+    ]
+    total = sum(r.inserted for r in results)
+    write_audit(
+        conn,
+        AuditEntry(
+            at=utc_now(),
+            actor=actor,
+            action="journal.import",
+            target="trade_journal",
+            reason=f"imported {total} trade(s) from {len(results)} file(s)",
+            after={"files": files, "inserted": total},
+        ),
+    )
 
 
 def _parse_row(record: dict[str, object]) -> Trade:
@@ -297,4 +425,10 @@ def _time(record: dict[str, object], column: str) -> dt.datetime:
     return result
 
 
-__all__ = ["ImportResult", "import_trades", "parse_trades", "read_trade_file"]
+__all__ = [
+    "ImportResult",
+    "import_trades",
+    "iter_trade_chunks",
+    "parse_trades",
+    "read_trade_file",
+]

@@ -146,21 +146,22 @@ def import_kline_files(
             on_file(path)
     merged = merge_files(parsed, max_gap_bars=max_gap_bars, fill_gaps=fill_gaps)
     results = []
-    for kline, bars in zip(parsed, merged, strict=True):
-        write = store.write(kline.symbol, kline.interval, bars.frame, source="binance-csv")
-        results.append(
-            ImportedFile(
-                kline.path,
-                kline.symbol,
-                kline.interval,
-                len(kline.bars.frame),
-                len(bars.gaps),
-                bars.filled_bars,
-                write,
+    with store.all_or_nothing():  # a file that cannot be stored undoes the others
+        for kline, bars in zip(parsed, merged, strict=True):
+            write = store.write(kline.symbol, kline.interval, bars.frame, source="binance-csv")
+            results.append(
+                ImportedFile(
+                    kline.path,
+                    kline.symbol,
+                    kline.interval,
+                    len(kline.bars.frame),
+                    len(bars.gaps),
+                    bars.filled_bars,
+                    write,
+                )
             )
-        )
-        if on_file:
-            on_file(kline.path)
+            if on_file:
+                on_file(kline.path)
     return results
 
 

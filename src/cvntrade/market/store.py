@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,57 @@ class ParquetStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._undo: dict[Path, Path | None] | None = None
+        self._new_dirs: list[Path] = []
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Writes inside the block are undone if it fails: several series stored together or none.
+
+        Every replaced file is first hard-linked to a backup (writes rename a new file over the
+        old name, so the link keeps the old content); on failure backups are put back, new files
+        and newly created series directories are removed. A write that fails with `OSError`
+        becomes a `UserInputError` naming the directory ("nothing was stored").
+        """
+        self._undo, self._new_dirs = {}, []
+        try:
+            yield
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, OSError):
+                raise UserInputError(
+                    f"cannot write market data under {self.root}: "
+                    f"{exc.strerror or exc} ({exc.filename}); nothing was stored"
+                ) from None
+            raise
+        else:
+            for backup in self._undo.values():
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+        finally:
+            self._undo, self._new_dirs = None, []
+
+    def _rollback(self) -> None:
+        assert self._undo is not None
+        for path, backup in self._undo.items():
+            if backup is None:
+                path.unlink(missing_ok=True)
+            else:
+                backup.replace(path)
+        for directory in reversed(self._new_dirs):
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _install(self, tmp: Path, path: Path) -> None:
+        """Rename `tmp` over `path`, remembering how to undo it inside `all_or_nothing`."""
+        if self._undo is not None and path not in self._undo:
+            if path.exists():
+                backup = path.with_name(f".{path.name}.{os.getpid()}.bak")
+                backup.unlink(missing_ok=True)
+                os.link(path, backup)
+                self._undo[path] = backup
+            else:
+                self._undo[path] = None
+        tmp.replace(path)
 
     def dataset_dir(self, symbol: str, interval: str) -> Path:
         """The directory holding one (symbol, interval) series."""
@@ -77,6 +130,10 @@ class ParquetStore:
         """Merge validated bars into the store, de-duplicated by timestamp, one year at a time."""
         new = canonical_ohlcv(frame)
         directory = self.dataset_dir(symbol, interval)
+        if self._undo is not None and not directory.exists():
+            for level in (directory.parent, directory):
+                if not level.exists() and level not in self._new_dirs:
+                    self._new_dirs.append(level)
         years = new["timestamp"].dt.year.to_numpy()
         added = replaced = unchanged = 0
         for year in np.unique(years):
@@ -90,12 +147,16 @@ class ParquetStore:
                 unchanged + counts[2],
             )
             if counts[0] or counts[1]:
-                _write_part(path, merged)
+                if self._undo is not None and not path.parent.exists():
+                    self._new_dirs.append(path.parent)
+                self._install(_write_part(path, merged), path)
         stored_meta = self.metadata(symbol, interval) if (directory / META_FILE).exists() else {}
         stored_meta.update(meta or {})
         stored_meta["source"] = source
         directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(directory / META_FILE, json.dumps(stored_meta, indent=2, sort_keys=True))
+        meta_path = directory / META_FILE
+        text = json.dumps(stored_meta, indent=2, sort_keys=True)
+        self._install(_temporary_text(meta_path, text), meta_path)
         return WriteResult(symbol, interval, len(new), added, replaced, unchanged)
 
     def delete(self, symbol: str, interval: str) -> bool:
@@ -233,7 +294,7 @@ def _read_part(path: Path) -> pd.DataFrame:
     return canonical_ohlcv(frame[list(OHLCV_COLUMNS)])
 
 
-def _write_part(path: Path, frame: pd.DataFrame) -> None:
+def _write_part(path: Path, frame: pd.DataFrame) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -257,10 +318,10 @@ def _write_part(path: Path, frame: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    return tmp
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def _temporary_text(path: Path, text: str) -> Path:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
-    tmp.replace(path)
+    return tmp

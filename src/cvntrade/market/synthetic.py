@@ -38,6 +38,10 @@ import pandas as pd
 from cvntrade.errors import UserInputError
 from cvntrade.market.schema import canonical_ohlcv, interval_ms, utc_ms
 
+MAX_SYNTH_BARS = 1_100_000
+"""Bars per symbol one synthesis may generate: two years of 1m bars fit; 1s over years would
+exhaust memory (MemoryError) instead of failing cleanly."""
+
 HOURS_PER_YEAR = 24 * 365
 MOMENTUM_LAGS = 4
 JUMP_PROBABILITY = 0.002
@@ -202,6 +206,8 @@ def generate_market(
     """
     if session not in SESSIONS:
         raise UserInputError(f"unknown session {session!r}: use {' or '.join(SESSIONS)}")
+    if seed < 0:
+        raise UserInputError(f"--seed must be a non-negative integer (got {seed})")
     max_phi = max(abs(r.phi) for r in REGIMES)
     if not 0.0 <= signal_strength * max_phi < 1.0:
         raise UserInputError(
@@ -213,6 +219,13 @@ def generate_market(
     if start_ms % step or end_ms <= start_ms:
         raise UserInputError(
             f"synthetic range [{start}, {end}) must be non-empty and start on the {interval} grid"
+        )
+    bars = -(-(end_ms - start_ms) // step)
+    if bars > MAX_SYNTH_BARS:
+        raise UserInputError(
+            f"synthetic range [{start}, {end}) at {interval} is {bars:,} bars per symbol, more "
+            f"than the limit of {MAX_SYNTH_BARS:,} (MAX_SYNTH_BARS): use a shorter range or a "
+            "longer interval"
         )
     ms = np.arange(start_ms, end_ms, step, dtype=np.int64)
     n = len(ms)

@@ -7,8 +7,10 @@ becomes `NotFoundError` (user input), an unreachable tracking server `Dependency
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cvntrade.errors import NotFoundError, UserInputError
 from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 from cvntrade.registry.records import ModelVersionInfo
 
@@ -34,6 +36,29 @@ class Registry(Protocol):
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point `alias` of `name` at `version`."""
         ...
+
+
+def check_sqlite_store(tracking_uri: str, *, must_exist: bool = False) -> None:
+    """Refuse a mistyped sqlite tracking URI instead of letting MLflow create an empty store.
+
+    Always: the directory must exist (`UserInputError`, exit 2). With `must_exist` (commands
+    that only read or move existing models): the store file too (`NotFoundError`, exit 2).
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return
+    path = Path(tracking_uri.removeprefix("sqlite:///").split("?", 1)[0])
+    if str(path) in ("", ":memory:") or path.is_file():
+        return
+    if not path.parent.is_dir():
+        raise UserInputError(
+            f"MLFLOW_TRACKING_URI points into {path.parent}, a directory that does not exist: "
+            "check the URI (no registry was created)"
+        )
+    if must_exist:
+        raise NotFoundError(
+            f"no MLflow registry at {path} (check MLFLOW_TRACKING_URI): nothing is registered "
+            "there and none was created"
+        )
 
 
 class MlflowRegistry:
