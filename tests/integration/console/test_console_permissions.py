@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from console_support import ROLES, USERNAMES, bearer
 from fastapi.testclient import TestClient
-from monitoring_support import add_alert_event
+from console_monitoring_support import add_alert_event
 
 from cvntrade.app import AppContext
 from cvntrade.audit import read_audit
