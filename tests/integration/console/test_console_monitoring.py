@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable
 
 import pytest
+from console_monitoring_support import AT, add_alert_event, store_drift_snapshot
 from console_support import bearer
 from fastapi.testclient import TestClient
-from console_monitoring_support import AT, add_alert_event, store_drift_snapshot
 
 from cvntrade.app import AppContext
 from cvntrade.audit import read_audit

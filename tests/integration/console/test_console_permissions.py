@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from console_monitoring_support import add_alert_event
 from console_support import ROLES, USERNAMES, bearer
 from fastapi.testclient import TestClient
-from console_monitoring_support import add_alert_event
 
 from cvntrade.app import AppContext
 from cvntrade.audit import read_audit
