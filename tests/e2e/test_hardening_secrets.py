@@ -127,3 +127,31 @@ def test_unsupported_database_url_is_exit_2_without_the_password(
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert "database URL" in done.stderr
     assert DB_PASSWORD not in done.stdout + done.stderr
+
+
+def test_failed_training_and_import_leak_no_password(
+    cli_env: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    url = with_db_password(db_url)
+    tracking = f"http://oncall:{TRACKING_PASSWORD}@127.0.0.1:{unused_port()}"
+    env = {**cli_env, "CVN_DATABASE_URL": url, "MLFLOW_TRACKING_URI": tracking}
+    synth = cvntrade(
+        env, "data", "synth", "--symbols", "BTCUSDC", "--start", "2024-01-01", "--end",
+        "2024-04-01", "--signal-strength", "2",
+    )  # fmt: skip
+    assert synth.returncode == 0, synth.stderr
+    trained = cvntrade(
+        env, "train", "--symbol", "BTCUSDC", "--loss", "binary", "--rounds", "5", "--folds", "2"
+    )
+    assert trained.returncode == DependencyError.exit_code, trained.stderr
+    errors = [line for line in trained.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "oncall:***@" in errors[0]
+    assert "Traceback" not in trained.stderr
+    bad = tmp_path / "trades.csv"
+    bad.write_text("trade_id,crypto_symbol\nt1,BTCUSDC\n", encoding="utf-8")
+    imported = cvntrade(env, "journal", "import", str(bad))
+    assert imported.returncode == 2, imported.stderr
+    for secret in (TRACKING_PASSWORD, DB_PASSWORD):
+        for done in (trained, imported):
+            assert secret not in done.stdout + done.stderr
+        assert secret not in database_text(db_url)
