@@ -6,6 +6,8 @@ Timestamps are `timestamp without time zone` holding UTC so that the runbook's
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -44,25 +46,45 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _trade_columns() -> list[Column[Any]]:
+    """A closed trade's columns (after `trade_id`), shared by the journal and backtest runs."""
+    return [
+        Column("crypto_symbol", String(20), nullable=False),
+        Column("strategy", String(40), nullable=False),
+        Column("model_name", String(120), nullable=False),
+        Column("model_version", Integer, nullable=False),
+        Column("model_loss_function", String(10), nullable=False),
+        Column("side", String(5), nullable=False, server_default="long"),
+        Column("entry_time", DateTime(timezone=False), nullable=False),
+        Column("exit_time", DateTime(timezone=False), nullable=False),
+        Column("entry_price", Float, nullable=False),
+        Column("exit_price", Float, nullable=False),
+        Column("exit_reason", String(12), nullable=False),
+        Column("fees_pct", Float, nullable=False),
+        Column("realized_pnl_pct", Float, nullable=False),
+        Column("probability", Float, nullable=True),
+    ]
+
+
+def _prediction_columns() -> list[Column[Any]]:
+    """One model output at a bar's close, shared by `predictions` and backtest runs."""
+    return [
+        Column("crypto_symbol", String(20), nullable=False),
+        Column("strategy", String(40), nullable=False),
+        Column("bar_time", DateTime(timezone=False), nullable=False),
+        Column("model_name", String(120), nullable=False),
+        Column("model_version", Integer, nullable=False),
+        Column("model_loss_function", String(10), nullable=False),
+        Column("probability", Float, nullable=False),
+    ]
+
+
 trade_journal = Table(
     "trade_journal",
     metadata,
     Column("id", AutoId, primary_key=True, autoincrement=True),
     Column("trade_id", String(128), nullable=False, unique=True),
-    Column("crypto_symbol", String(20), nullable=False),
-    Column("strategy", String(40), nullable=False),
-    Column("model_name", String(120), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("model_loss_function", String(10), nullable=False),
-    Column("side", String(5), nullable=False, server_default="long"),
-    Column("entry_time", DateTime(timezone=False), nullable=False),
-    Column("exit_time", DateTime(timezone=False), nullable=False),
-    Column("entry_price", Float, nullable=False),
-    Column("exit_price", Float, nullable=False),
-    Column("exit_reason", String(12), nullable=False),
-    Column("fees_pct", Float, nullable=False),
-    Column("realized_pnl_pct", Float, nullable=False),
-    Column("probability", Float, nullable=True),
+    *_trade_columns(),
     Column("source", String(10), nullable=False, server_default="engine"),
     CheckConstraint(_in("model_loss_function", LOSS_FUNCTIONS), name="ck_trade_loss_function"),
     CheckConstraint(_in("exit_reason", EXIT_REASONS), name="ck_trade_exit_reason"),
@@ -124,13 +146,7 @@ predictions = Table(
     "predictions",
     metadata,
     Column("id", AutoId, primary_key=True, autoincrement=True),
-    Column("crypto_symbol", String(20), nullable=False),
-    Column("strategy", String(40), nullable=False),
-    Column("bar_time", DateTime(timezone=False), nullable=False),
-    Column("model_name", String(120), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("model_loss_function", String(10), nullable=False),
-    Column("probability", Float, nullable=False),
+    *_prediction_columns(),
     Column("created_at", DateTime(timezone=False), nullable=False),
     UniqueConstraint("crypto_symbol", "strategy", "bar_time", name="uq_predictions_bar"),
     Index("ix_predictions_symbol_bar", "crypto_symbol", "bar_time"),
@@ -258,20 +274,7 @@ backtest_trades = Table(
     Column("id", AutoId, primary_key=True, autoincrement=True),
     Column("run_id", AutoId, ForeignKey("backtest_runs.id"), nullable=False),
     Column("trade_id", String(128), nullable=False),
-    Column("crypto_symbol", String(20), nullable=False),
-    Column("strategy", String(40), nullable=False),
-    Column("model_name", String(120), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("model_loss_function", String(10), nullable=False),
-    Column("side", String(5), nullable=False, server_default="long"),
-    Column("entry_time", DateTime(timezone=False), nullable=False),
-    Column("exit_time", DateTime(timezone=False), nullable=False),
-    Column("entry_price", Float, nullable=False),
-    Column("exit_price", Float, nullable=False),
-    Column("exit_reason", String(12), nullable=False),
-    Column("fees_pct", Float, nullable=False),
-    Column("realized_pnl_pct", Float, nullable=False),
-    Column("probability", Float, nullable=True),
+    *_trade_columns(),
     CheckConstraint(_in("exit_reason", EXIT_REASONS), name="ck_backtest_trade_exit_reason"),
     UniqueConstraint("run_id", "trade_id", name="uq_backtest_trades_run_trade"),
 )
@@ -281,13 +284,7 @@ backtest_predictions = Table(
     metadata,
     Column("id", AutoId, primary_key=True, autoincrement=True),
     Column("run_id", AutoId, ForeignKey("backtest_runs.id"), nullable=False),
-    Column("crypto_symbol", String(20), nullable=False),
-    Column("strategy", String(40), nullable=False),
-    Column("bar_time", DateTime(timezone=False), nullable=False),
-    Column("model_name", String(120), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("model_loss_function", String(10), nullable=False),
-    Column("probability", Float, nullable=False),
+    *_prediction_columns(),
     UniqueConstraint(
         "run_id", "crypto_symbol", "strategy", "bar_time", name="uq_backtest_predictions_bar"
     ),
