@@ -26,9 +26,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cvntrade.domain import LossFunction
+
 ALERT_NAME = "expectancy_negative_focal"
 SEVERITY = "P1"
-FOCAL = "focal"
+FOCAL = LossFunction.FOCAL.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from cvntrade.domain import LossFunction
 from cvntrade.errors import DependencyError, NotFoundError
 from cvntrade.registry import CHAMPION, Registry
 from cvntrade.strategy import model_name
 from cvntrade.trading.persistence import live_status
 
-FOCAL = "focal"
+FOCAL = LossFunction.FOCAL.value
 
 
 @dataclass(frozen=True, slots=True)

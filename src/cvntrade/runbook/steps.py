@@ -27,6 +27,7 @@ from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.config import read_config
 from cvntrade.db.engine import write_transaction
+from cvntrade.domain import LossFunction
 from cvntrade.errors import UserInputError
 from cvntrade.formatting import fmt_signed
 from cvntrade.monitoring.alerts import AlertConfig, evaluate, read_focal_active
@@ -50,7 +51,7 @@ ALERT_TARGET = f"alert:{ALERT}"
 CONFIRM_WINDOW = dt.timedelta(hours=48)
 MIN_NEGATIVE_SYMBOLS = 2
 """The alert fires on negative 48 h expectancy on at least this many symbols."""
-FOCAL = "focal"
+FOCAL = LossFunction.FOCAL.value
 
 
 @dataclass(frozen=True, slots=True)
