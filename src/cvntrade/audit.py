@@ -2,6 +2,8 @@
 
 Every operator-visible state change (config, alias, kill switch, halt, incident) writes one
 row here in the same transaction as the change itself. The database refuses UPDATE/DELETE.
+A row belongs to an incident through the `incident_id` column (a foreign key), never through
+its text: a reason that happens to say `[incident #1]` attaches nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ TARGET_MAX_LEN = 200
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One audited change; `before`/`after` are JSON-serialisable snapshots of the target."""
+    """One audited change; `before`/`after` are JSON-serialisable snapshots of the target.
+
+    `incident_id` attaches the row to an incident's timeline (it must exist: foreign key).
+    """
 
     at: dt.datetime
     actor: str
@@ -32,6 +37,7 @@ class AuditEntry:
     before: Any = None
     after: Any = None
     id: int | None = None
+    incident_id: int | None = None
 
 
 def write_audit(conn: Connection, entry: AuditEntry) -> None:
@@ -53,6 +59,7 @@ def write_audit(conn: Connection, entry: AuditEntry) -> None:
             before=redact_data(entry.before),
             after=redact_data(entry.after),
             reason=redact(entry.reason),
+            incident_id=entry.incident_id,
         )
     )
 
@@ -78,6 +85,7 @@ def read_audit(
             before=row["before"],
             after=row["after"],
             reason=row["reason"],
+            incident_id=row["incident_id"],
         )
         for row in rows
     ]

@@ -71,3 +71,40 @@ class TradeSource(StrEnum):
     ENGINE = "engine"
     IMPORT = "import"
     DRILL = "drill"
+
+
+class NoteKind(StrEnum):
+    """What an incident note records (`incident_notes.kind`); operators write plain `note`s."""
+
+    NOTE = "note"
+    DIAGNOSIS = "diagnosis"
+    """`runbook diagnose --incident N`: the ranked causes and the recommended path (in `data`)."""
+    REMEDIATION = "remediation"
+    """The path decision (A/B/C) and its outcome; `data["path"]` holds the letter."""
+    FALSE_POSITIVE = "false_positive"
+    ALERT_FIRING = "alert.firing"
+    ALERT_RESOLVED = "alert.resolved"
+    ALERT_ACK = "alert.ack"
+
+
+class ChecklistItem(StrEnum):
+    """The runbook's post-incident checklist, in its order."""
+
+    LOGGED = "logged"
+    """Incident logged in OPERATIONS.md §17.N (set by `incident export`)."""
+    ROOT_CAUSE = "root_cause"
+    """Root cause analysed: the path A/B/C decision (set from a `remediation` note)."""
+    GATE_RECHECKED = "gate_rechecked"
+    """Per-track gate criteria re-checked (`cvntrade gate check` for the incident's symbols)."""
+    STORY_REOPENED = "story_reopened"
+    """If focal is abandoned: story CVN-N001-EE-S02 reopened with verdict `abandoned`."""
+    COMMITTEE_SESSION = "committee_session"
+    """If the variant is abandoned: a committee `pr_review` session opened (audit trail)."""
+
+
+class ChecklistState(StrEnum):
+    """Where a checklist item stands; `done` and `not_applicable` are definite."""
+
+    PENDING = "pending"
+    DONE = "done"
+    NOT_APPLICABLE = "not_applicable"

@@ -94,10 +94,12 @@ def set_config(
     actor: str,
     expect_version: int | None = None,
     clock: Clock = utc_now,
+    incident_id: int | None = None,
 ) -> ConfigChange:
     """Atomically apply `changes` (validated here again) with optimistic concurrency.
 
     Setting values that are already in place changes nothing and does not bump the version.
+    `incident_id` attaches the audit row to that incident's timeline (a runbook step's change).
     """
     if not reason.strip():
         raise UserInputError("a non-empty --reason is required for every config change")
@@ -153,6 +155,7 @@ def set_config(
                 reason=reason,
                 before={"version": before.version, **{k: before.env.get(k) for k in changed_keys}},
                 after={"version": new_version, **{k: after_env[k] for k in changed_keys}},
+                incident_id=incident_id,
             ),
         )
     after = ConfigSnapshot(after_env, new_version, now)

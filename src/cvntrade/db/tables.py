@@ -28,7 +28,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from cvntrade.domain import ExitReason, IncidentStatus, LossFunction, TradeSource
+from cvntrade.domain import (
+    ChecklistState,
+    ExitReason,
+    IncidentStatus,
+    LossFunction,
+    TradeSource,
+)
 
 metadata = MetaData()
 
@@ -136,8 +142,11 @@ audit_log = Table(
     Column("before", JsonDocument, nullable=True),
     Column("after", JsonDocument, nullable=True),
     Column("reason", Text, nullable=False),
+    # Revision 0008: the incident the row belongs to (replaces the ` [incident #N]` reason tag).
+    Column("incident_id", AutoId, ForeignKey("incidents.id"), nullable=True),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_target", "target", "at"),
+    Index("ix_audit_log_incident", "incident_id", "at"),
 )
 
 # --- Operations (revision 0002): engine, predictions, alias events, flags, incidents, sweeps ---
@@ -355,4 +364,25 @@ console_tokens = Table(
     Column("label", String(120), nullable=False),
     Column("created_at", DateTime(timezone=False), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=false()),
+)
+
+
+# --- Incident links and checklist (revision 0008_audit_incident_id) -------------------------
+# `audit_log.incident_id` is declared with `audit_log` above.
+
+CHECKLIST_STATES = tuple(state.value for state in ChecklistState)
+
+incident_checklist = Table(
+    "incident_checklist",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("incident_id", AutoId, ForeignKey("incidents.id"), nullable=False),
+    Column("item", String(40), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("data", JsonDocument, nullable=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("actor", String(120), nullable=False),
+    CheckConstraint(_in("state", CHECKLIST_STATES), name="ck_incident_checklist_state"),
+    UniqueConstraint("incident_id", "item", name="uq_incident_checklist_item"),
 )

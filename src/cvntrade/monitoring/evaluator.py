@@ -313,6 +313,7 @@ def ack_event(
                 reason=reason.strip(),
                 before={"state": row.state},
                 after={"acked_by": actor, "fingerprint": row.fingerprint},
+                incident_id=None if row.incident_id is None else int(row.incident_id),
             ),
         )
         updated = conn.execute(select(alert_events).where(alert_events.c.id == event_id)).one()

@@ -95,12 +95,14 @@ def set_alias(
     actor: str,
     clock: Clock = utc_now,
     expected_old: int | None = None,
+    incident_id: int | None = None,
 ) -> AliasMove:
     """Point `alias` of `name` at `version`, audited; a no-op (not audited) when already there.
 
     The current version is read under the model's lock, so of N parallel identical moves one is
     audited and N-1 report "unchanged". With `expected_old`, a move whose alias has meanwhile
     moved elsewhere (neither `expected_old` nor `version`) raises `ConflictError` instead.
+    `incident_id` attaches the audit row to that incident's timeline (a runbook step's move).
     """
     if not reason.strip():
         raise UserInputError("a non-empty --reason is required to move an alias")
@@ -131,6 +133,7 @@ def set_alias(
                 reason=reason,
                 before={"version": old},
                 after={"version": version, "command": move.command_line()},
+                incident_id=incident_id,
             ),
         )
         # The engines poll alias_events to invalidate their champion cache across processes.

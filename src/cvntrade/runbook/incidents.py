@@ -1,11 +1,12 @@
 """The incident log: one record per page, its notes, and a timeline built from the audit log.
 
 An incident is a row of `incidents` plus free-text or structured rows of `incident_notes`. The
-runbook steps attach to an incident by ending the `reason` of every audit row they write (their
-own rows and the `config.set` / `models.set_alias` rows written by the config and registry
-services) with the tag `[incident #ID]`, so the timeline of an incident is its notes plus every
-audit row carrying its tag or targeting `incident:ID`, in time order — even when the step that
-wrote it was killed half-way.
+runbook steps attach to an incident by setting `audit_log.incident_id` on every audit row they
+write (their own rows and the `config.set` / `models.set_alias` rows written by the config and
+registry services for them), so the timeline of an incident is its notes plus every audit row
+whose `incident_id` is its id, in time order — even when the step that wrote it was killed
+half-way (the row commits with the change). Free text never attaches anything: a reason saying
+`[incident #1]` is just text.
 
 Every change (open, note, status) is audited in the same transaction as the change.
 """
@@ -34,7 +35,6 @@ STATUSES = tuple(status.value for status in IncidentStatus)
 CLOSED_STATUSES = tuple(status.value for status in IncidentStatus if status.closed)
 SEVERITIES = ("P1", "P2", "P3", "P4")
 _ALERT_RE = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
-_TAG_RE = re.compile(r" \[incident #(\d+)\]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +62,6 @@ class IncidentNote:
     kind: str
     text: str
     data: Any = None
-
-
-def incident_tag(incident_id: int | None) -> str:
-    """The suffix that attaches an audit row's reason to an incident (empty when unattached)."""
-    return "" if incident_id is None else f" [incident #{incident_id}]"
-
-
-def tagged(reason: str, incident_id: int | None) -> str:
-    """`reason` with the incident tag appended once."""
-    if incident_id is None or _TAG_RE.search(reason):
-        return reason
-    return reason + incident_tag(incident_id)
 
 
 def validate_alert(alert: str) -> str:
@@ -154,6 +142,7 @@ def insert_incident(
             reason=reason or f"{alert}: {incident.title}",
             before=None,
             after={"alert": alert, "severity": severity, "status": status, "title": incident.title},
+            incident_id=incident.id,
         ),
     )
     return incident
@@ -198,6 +187,7 @@ def insert_note(
             target=f"incident:{incident_id}",
             reason=text.strip(),
             after={"kind": kind},
+            incident_id=incident_id,
         ),
     )
     return IncidentNote(int(new_id), incident_id, at, actor, kind, text.strip(), data)
@@ -226,6 +216,7 @@ def update_status(
             reason=reason,
             before={"status": incident.status},
             after={"status": status},
+            incident_id=incident.id,
         ),
     )
     return Incident(

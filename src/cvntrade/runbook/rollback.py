@@ -41,7 +41,7 @@ from cvntrade.domain import BASELINE_CONFIG_LOSS
 from cvntrade.errors import CvnError, DependencyError, UserInputError
 from cvntrade.registry import CHAMPION, AliasMove, Registry, champion_of, previous_non_focal
 from cvntrade.registry import set_alias as move_alias
-from cvntrade.runbook.incidents import fetch_incident, resolve_attachment, tagged, update_status
+from cvntrade.runbook.incidents import fetch_incident, resolve_attachment, update_status
 from cvntrade.runbook.propagation import (
     DEFAULT_HEARTBEAT_MAX_AGE_S,
     DEFAULT_POLL_S,
@@ -199,7 +199,8 @@ def rollback(
     strategy = Strategy.parse(strategy).name
     start = monotonic()
     attachment = resolve_attachment(engine, incident_id, alert=ALERT)
-    reason = tagged(reason.strip(), attachment.incident_id)
+    reason = reason.strip()
+    incident_id = attachment.incident_id
     source = "auto" if symbols is None else "list"
     rehearsal = False
     if symbols is None:
@@ -228,7 +229,12 @@ def rollback(
             rehearsal=rehearsal,
         )
     change = set_config(
-        engine, {"CVN_LOSS_FUNCTION": BASELINE_LOSS}, reason=reason, actor=actor, clock=clock
+        engine,
+        {"CVN_LOSS_FUNCTION": BASELINE_LOSS},
+        reason=reason,
+        actor=actor,
+        clock=clock,
+        incident_id=incident_id,
     )
     say(
         f"config: CVN_LOSS_FUNCTION {change.before.loss_function} → {BASELINE_LOSS} "
@@ -245,6 +251,7 @@ def rollback(
         clock=clock,
         say=say,
         elapsed=lambda: monotonic() - start,
+        incident_id=incident_id,
     )
     alias_done = monotonic()
     targets = [
@@ -320,6 +327,7 @@ def _move_champions(
     clock: Clock,
     say: Progress,
     elapsed: Callable[[], float],
+    incident_id: int | None,
 ) -> tuple[SymbolRollback, ...]:
     """One audited alias move per symbol to move, reported as each one is done."""
     done: list[SymbolRollback] = []
@@ -339,12 +347,21 @@ def _move_champions(
                 actor=actor,
                 clock=clock,
                 expected_old=item.champion_version,
+                incident_id=incident_id,
             )
         except CvnError as exc:
             finished = [s.crypto_symbol for s in done if s.done]
             waited = elapsed()
             _record_interruption(
-                engine, plan, finished, exc, reason=reason, actor=actor, clock=clock, waited=waited
+                engine,
+                plan,
+                finished,
+                exc,
+                reason=reason,
+                actor=actor,
+                clock=clock,
+                waited=waited,
+                incident_id=incident_id,
             )
             raise type(exc)(
                 f"{exc} — rolled back so far: {', '.join(finished) or 'no symbol'}; run the "
@@ -424,6 +441,7 @@ def _record(
                     "propagation_part_s": result.timing.propagation_part_s,
                     "total_s": result.timing.total_s,
                 },
+                incident_id=result.incident_id,
             ),
         )
         if result.incident_id is not None and propagation is not None and propagation.complete:
@@ -442,6 +460,7 @@ def _record_interruption(
     actor: str,
     clock: Clock,
     waited: float,
+    incident_id: int | None,
 ) -> None:
     """Best effort: note in the audit log that a rollback stopped half-way, where, and when."""
     # The database may be what failed: the original error is what the operator must see.
@@ -464,5 +483,6 @@ def _record_interruption(
                     "finished": list(finished),
                     "planned": [s.crypto_symbol for s in plan if s.action == MOVE],
                 },
+                incident_id=incident_id,
             ),
         )

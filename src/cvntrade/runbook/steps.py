@@ -38,7 +38,6 @@ from cvntrade.runbook.incidents import (
     insert_note,
     list_incidents,
     resolve_attachment,
-    tagged,
     update_status,
 )
 
@@ -234,7 +233,7 @@ def confirm(
                     "false_positive",
                     actor=actor,
                     at=now,
-                    reason=tagged("runbook step 1: transient alert", attached),
+                    reason="runbook step 1: transient alert",
                 )
                 explanation = f"incident #{attached} closed as false positive"
             insert_note(
@@ -253,7 +252,8 @@ def confirm(
                 actor=actor,
                 action="runbook.confirm",
                 target=ALERT_TARGET,
-                reason=tagged("runbook step 1: confirm the alert is real", attached),
+                reason="runbook step 1: confirm the alert is real",
+                incident_id=attached,
                 after={
                     "summary": summary,
                     "verdict": verdict,
@@ -354,7 +354,8 @@ def check_config(
                 actor=actor,
                 action="runbook.check_config",
                 target=ALERT_TARGET,
-                reason=tagged("runbook step 2: check the active config", attachment.incident_id),
+                reason="runbook step 2: check the active config",
+                incident_id=attachment.incident_id,
                 after={
                     "summary": f"{verdict}: CVN_LOSS_FUNCTION={loss} (config v{snapshot.version})"
                     + (

@@ -1,9 +1,12 @@
 """An incident's timeline: its notes and every audited action attached to it, oldest first.
 
-An audit row is attached when it targets `incident:ID` (open, status changes) or when its reason
-ends with the tag `[incident #ID]` (runbook steps, and the `config.set` / `models.set_alias` rows
-the config and registry services write for them). The tag travels inside the same transaction as
-the change, so the timeline is complete even for a step killed half-way.
+An audit row is attached when its `incident_id` column holds the incident's id (open, notes and
+status changes, runbook steps, and the `config.set` / `models.set_alias` rows the config and
+registry services write for them; read through the index `ix_audit_log_incident`). The id is
+written in the same transaction as the change, so the timeline is complete even for a step
+killed half-way. Text never attaches a row: a reason ending with `[incident #ID]` is only text.
+Rows written before revision 0008 carry that legacy tag in their reason and were back-filled into
+the column; the tag is left out of the text shown here.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 
 from cvntrade.db.tables import audit_log, incident_notes
-from cvntrade.runbook.incidents import Incident, fetch_incident, incident_tag
+from cvntrade.runbook.incidents import Incident, fetch_incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,7 @@ class IncidentTimeline:
 
 def incident_timeline(engine: Engine, incident_id: int) -> IncidentTimeline:
     """Notes and attached audit rows of an incident, oldest first (notes first on equal time)."""
-    tag = incident_tag(incident_id)
+    legacy_tag = f" [incident #{incident_id}]"
     with engine.connect() as conn:
         incident = fetch_incident(conn, incident_id)
         notes = conn.execute(
@@ -51,10 +54,7 @@ def incident_timeline(engine: Engine, incident_id: int) -> IncidentTimeline:
         audits = conn.execute(
             select(audit_log)
             .where(
-                or_(
-                    audit_log.c.target == f"incident:{incident_id}",
-                    audit_log.c.reason.like(f"%{tag}"),
-                ),
+                audit_log.c.incident_id == incident_id,
                 audit_log.c.action != "incident.note",  # the note itself is on the timeline
             )
             .order_by(audit_log.c.at, audit_log.c.id)
@@ -73,7 +73,9 @@ def incident_timeline(engine: Engine, incident_id: int) -> IncidentTimeline:
                 a.actor,
                 "audit",
                 a.action,
-                _audit_text(a.action, a.target, a.reason.removesuffix(tag), a.before, a.after),
+                _audit_text(
+                    a.action, a.target, a.reason.removesuffix(legacy_tag), a.before, a.after
+                ),
                 {"target": a.target, "before": a.before, "after": a.after},
             ),
         )

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from cvntrade.audit import AuditEntry, read_audit, write_audit
 from cvntrade.db import write_transaction
@@ -15,7 +16,6 @@ from cvntrade.errors import NotFoundError, UserInputError
 from cvntrade.runbook import (
     add_note,
     get_incident,
-    incident_tag,
     incident_timeline,
     list_incidents,
     open_incident,
@@ -70,18 +70,19 @@ def test_open_note_and_status_changes_are_audited(engine: Engine) -> None:
     assert entries[3].text.startswith("status open → resolved")
 
 
-def test_timeline_merges_tagged_audit_rows_of_other_services_in_time_order(
+def test_timeline_merges_attached_audit_rows_of_other_services_in_time_order(
     engine: Engine,
 ) -> None:
     first = open_incident(engine, alert=ALERT, title="one", actor="a")
     second = open_incident(engine, alert=ALERT, title="two", actor="a")
     at = dt.datetime(2030, 1, 1)
     with write_transaction(engine) as conn:
-        for reason in (
-            f"rollback{incident_tag(second.id)}",
-            f"rollback{incident_tag(first.id)}",
-            "unrelated",
-            f"rollback [incident #{first.id}0]",
+        for reason, attached in (
+            ("rollback", second.id),
+            ("rollback", first.id),
+            ("unrelated", None),
+            (f"forged [incident #{first.id}]", None),
+            (f"forged [incident #{first.id}]", second.id),
         ):
             write_audit(
                 conn,
@@ -93,11 +94,43 @@ def test_timeline_merges_tagged_audit_rows_of_other_services_in_time_order(
                     reason=reason,
                     before={"version": 3},
                     after={"version": 2, "command": "cvntrade models set-alias …"},
+                    incident_id=attached,
                 ),
             )
     entries = incident_timeline(engine, first.id).entries
     assert [e.kind for e in entries] == ["incident.open", "models.set_alias"]
     assert entries[1].text.endswith("— cvntrade models set-alias … (rollback)")
+    assert len(incident_timeline(engine, second.id).entries) == 3
+
+
+def test_a_reason_naming_an_incident_attaches_nothing(engine: Engine) -> None:
+    incident = open_incident(engine, alert=ALERT, title="one", actor="a")
+    with write_transaction(engine) as conn:
+        write_audit(
+            conn,
+            AuditEntry(
+                at=dt.datetime(2030, 1, 1),
+                actor="mallory",
+                action="config.set",
+                target="ftf_config",
+                reason=f"nothing to see [incident #{incident.id}]",
+            ),
+        )
+    texts = [e.text for e in incident_timeline(engine, incident.id).entries]
+    assert len(texts) == 1
+    assert not any("nothing to see" in t for t in texts)
+    forged = read_audit(engine, action="config.set", limit=1)[0]
+    assert forged.incident_id is None
+
+
+def test_an_audit_row_cannot_attach_to_a_missing_incident(engine: Engine) -> None:
+    before = _counts(engine)
+    with pytest.raises(DBAPIError), write_transaction(engine) as conn:
+        write_audit(
+            conn,
+            AuditEntry(dt.datetime(2030, 1, 1), "a", "config.set", "t", "r", incident_id=999),
+        )
+    assert _counts(engine) == before
 
 
 def test_steps_attach_to_the_only_open_incident_or_say_why_not(engine: Engine) -> None:

@@ -80,7 +80,7 @@ def test_rollback_auto_acceptance_and_second_run_changes_nothing(
         f"{names[s]}@champion" for s in FOCAL_REGRESSION
     )
     for audit in moves:
-        assert audit.reason == f"{REASON} [incident #{incident.id}]"
+        assert (audit.reason, audit.incident_id) == (REASON, incident.id)
         name = audit.target.removesuffix("@champion")
         assert audit.after == {
             "version": 2,

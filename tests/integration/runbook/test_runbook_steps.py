@@ -141,7 +141,10 @@ def test_check_config_reads_ftf_config_and_audits(
         assert result.updated_at == change.after.updated_at
         assert (result.focal_gamma, result.focal_alpha) == ("2.0", "0.25")
         audit = read_audit(engine, action="runbook.check_config", limit=1)[0]
-        assert audit.reason.endswith(f"[incident #{opened.id}]")
+        assert (audit.reason, audit.incident_id) == (
+            "runbook step 2: check the active config",
+            opened.id,
+        )
         assert audit.after["verdict"] == verdict
     assert "no action" in result.advice
     entries = incident_timeline(engine, opened.id).entries

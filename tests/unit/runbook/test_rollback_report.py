@@ -1,4 +1,4 @@
-"""Pure parts of the rollback: `--symbols` parsing, incident tags, the operator's report."""
+"""Pure parts of the rollback: `--symbols` parsing and the operator's report."""
 
 from __future__ import annotations
 
@@ -20,10 +20,8 @@ from cvntrade.runbook import (
     RollbackTiming,
     SymbolPropagation,
     SymbolRollback,
-    incident_tag,
     parse_symbols,
 )
-from cvntrade.runbook.incidents import tagged
 from cvntrade.runbook.report import rollback_lines
 
 NAME = "CVNTrade_XGBoost_{}_SL0.5_TP1_H4"
@@ -49,13 +47,6 @@ def test_symbols_are_auto_or_a_validated_list_without_repeats(
 def test_bad_symbols_are_refused(text: str, message: str) -> None:
     with pytest.raises(UserInputError, match=message):
         parse_symbols(text)
-
-
-def test_incident_tag_is_appended_once() -> None:
-    assert incident_tag(None) == ""
-    assert tagged("rollback", None) == "rollback"
-    assert tagged("rollback", 7) == "rollback [incident #7]"
-    assert tagged("rollback [incident #7]", 7) == "rollback [incident #7]"
 
 
 def _item(symbol: str, action: str, done: bool = False) -> SymbolRollback:
