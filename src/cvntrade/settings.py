@@ -10,6 +10,7 @@
 | `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage of simulations and paper fills, percent |
 | `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
 | `CVN_CONSOLE_SECRET` | random per process | signs console session cookies (secret, redacted) |
+| `CVN_OPERATIONS_FILE` | `$CVN_HOME/OPERATIONS.md` | operations log for incident reports |
 """
 
 from __future__ import annotations
@@ -39,11 +40,17 @@ class Settings(BaseSettings):
     alias_poll_s: float = Field(default=2.0, gt=0, le=3600)
     alert_webhook_url: str | None = None  # CVN_ALERT_WEBHOOK_URL: built-in evaluator's webhook
     console_secret: SecretStr | None = None
+    operations_file: Path | None = None  # CVN_OPERATIONS_FILE: where incident reports go
 
     @field_validator("home")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("operations_file")
+    @classmethod
+    def _expand_operations_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().absolute()
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -61,6 +68,11 @@ class Settings(BaseSettings):
     def effective_tracking_uri(self) -> str:
         """The MLflow store in use: `MLFLOW_TRACKING_URI`, else a SQLite store under `CVN_HOME`."""
         return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def effective_operations_file(self) -> Path:
+        """The operations log in use: `CVN_OPERATIONS_FILE`, else `OPERATIONS.md` in CVN_HOME."""
+        return self.operations_file or self.home / "OPERATIONS.md"
 
     def __repr__(self) -> str:
         return (

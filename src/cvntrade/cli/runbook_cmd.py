@@ -219,6 +219,12 @@ def diagnose_cmd(
         "auto", "--symbols", help="'auto' (every symbol with focal predictions in 48 h) or a list."
     ),
     now: str = typer.Option(None, "--now", help="Evaluate as of this UTC time (ISO-8601)."),
+    incident: int = typer.Option(
+        None,
+        "--incident",
+        help="Also keep the result as a `diagnosis` note of this incident (for its report).",
+    ),
+    actor: str = typer.Option(None, "--actor", help=ACTOR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON."),
 ) -> None:
     """Diagnosis: why did focal regress? Scores the runbook's four causes in its order.
@@ -228,15 +234,28 @@ def diagnose_cmd(
     outcome AUC and return persistence before vs after), implementation regression (objective
     fingerprint tag vs installed, gradient/hessian self-check, git log of focal_loss.py). Each
     gets likely / possible / ruled out, a score and its evidence; then the scope (market-wide or
-    symbol-specific) and the recommended path A / B / C. Read-only.
+    symbol-specific) and the recommended path A / B / C. Read-only, except with
+    `--incident N`: the result (with the PSI per feature) is then kept as an audited
+    `diagnosis` note of incident N, which `cvntrade incident export N` writes up.
     """
-    from cvntrade.runbook import parse_symbols
-    from cvntrade.runbook.diagnose_gather import run_diagnosis
+    from cvntrade.runbook import get_incident, parse_symbols
+    from cvntrade.runbook.diagnose import diagnose
+    from cvntrade.runbook.diagnose_gather import gather_evidence
     from cvntrade.settings import get_settings
 
     parsed = parse_symbols(symbols)
     at = clock_from(now)()
-    result = run_diagnosis(open_engine(), get_settings(), now=at, symbols=parsed)
+    engine = open_engine()
+    if incident is not None:
+        get_incident(engine, incident)  # exit 2 before the (slow) gathering
+    evidence, impl = gather_evidence(engine, get_settings(), now=at, symbols=parsed)
+    result = diagnose(evidence, impl)
+    if incident is not None:
+        from cvntrade.runbook.incident_records import record_diagnosis
+
+        record_diagnosis(
+            engine, incident, result, actor=actor or default_actor(), at=at, evidence=evidence
+        )
     if as_json:
         print_json(result)
         return
@@ -252,3 +271,5 @@ def diagnose_cmd(
     affected = ", ".join(result.affected) or "-"
     console.print(Text(f"scope: {result.scope} ({affected})"))
     console.print(Text(f"path {result.path}: {result.why}"))
+    if incident is not None:
+        console.print(Text(f"kept as a diagnosis note of incident #{incident}"))

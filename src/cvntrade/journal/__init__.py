@@ -2,7 +2,9 @@
 
 from cvntrade.journal.expectancy import (
     FoldExpectancy,
+    LossExpectancy,
     SymbolExpectancy,
+    expectancy_between,
     expectancy_by_symbol,
     expectancy_folds,
     parse_window,
@@ -13,8 +15,10 @@ from cvntrade.journal.records import Trade
 __all__ = [
     "FoldExpectancy",
     "ImportResult",
+    "LossExpectancy",
     "SymbolExpectancy",
     "Trade",
+    "expectancy_between",
     "expectancy_by_symbol",
     "expectancy_folds",
     "import_trades",

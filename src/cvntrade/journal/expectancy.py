@@ -120,5 +120,37 @@ def expectancy_folds(
     return [FoldExpectancy(symbol, _opt(a), _opt(b), _opt(c)) for symbol, a, b, c in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class LossExpectancy:
+    """Expectancy (mean `realized_pnl_pct`, percent) of one symbol and loss over `[start, end)`."""
+
+    crypto_symbol: str
+    model_loss_function: str
+    expectancy_pct: float
+    n_trades: int
+
+
+def expectancy_between(
+    engine: Engine, *, start: dt.datetime, end: dt.datetime
+) -> list[LossExpectancy]:
+    """Per (symbol, loss) expectancy of trades entered in `[start, end)`, sorted.
+
+    The incident report's "before / after" numbers: the same mean as step 1, over a closed
+    window on both sides of the rollback instead of "the last 48 h".
+    """
+    tj = trade_journal.c
+    query = (
+        select(
+            tj.crypto_symbol, tj.model_loss_function, func.avg(tj.realized_pnl_pct), func.count()
+        )
+        .where(tj.entry_time >= start, tj.entry_time < end)
+        .group_by(tj.crypto_symbol, tj.model_loss_function)
+        .order_by(tj.crypto_symbol, tj.model_loss_function)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [LossExpectancy(symbol, loss, float(avg), int(n)) for symbol, loss, avg, n in rows]
+
+
 def _opt(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]

@@ -78,6 +78,17 @@ def list_events(
         return [_event(r) for r in conn.execute(query)]
 
 
+def incident_events(engine: Engine, incident_id: int) -> list[AlertEvent]:
+    """Every alert event that opened, joined or was noted in an incident, oldest first."""
+    query = (
+        select(alert_events)
+        .where(alert_events.c.incident_id == incident_id)
+        .order_by(alert_events.c.at, alert_events.c.id)
+    )
+    with engine.connect() as conn:
+        return [_event(r) for r in conn.execute(query)]
+
+
 def restore_tracker(engine: Engine, fingerprint: str) -> tuple[Tracker, list[AlertEvent]]:
     """The tracker after a restart and the events of the current episode (oldest first)."""
     episode: list[AlertEvent] = []

@@ -8,6 +8,7 @@ training histogram), `psi_heatmap.png` (symbols by features, coloured by the PSI
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,26 +113,46 @@ def write_plots(snapshot: MonitorSnapshot, directory: Path) -> list[Path]:
         ax.legend()
     written.append(_save(fig, directory / "probability_distribution.png"))
 
-    with_psi = [d for d in snapshot.drift if d.psi]
-    features = sorted({f for d in with_psi for f in d.psi})
-    grid = np.array([[d.psi.get(f, np.nan) for f in features] for d in with_psi], dtype=float)
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(features)), 1.2 + 0.5 * len(with_psi)))
+    fig = psi_heatmap(
+        [(d.crypto_symbol, d.psi) for d in snapshot.drift if d.psi],
+        title="Feature PSI, training window vs recent",
+        empty="no reference: no PSI",
+    )
+    written.append(_save(fig, directory / "psi_heatmap.png"))
+    return written
+
+
+def psi_heatmap(rows: Sequence[tuple[str, Mapping[str, float]]], *, title: str, empty: str) -> Any:
+    """A figure: one row per (name, PSI by feature), coloured by the PSI thresholds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    features = sorted({f for _, psi in rows for f in psi})
+    grid = np.array([[psi.get(f, np.nan) for f in features] for _, psi in rows], dtype=float)
+    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(features)), 1.2 + 0.5 * len(rows)))
     if grid.size:
         image = ax.imshow(grid, aspect="auto", cmap="RdYlGn_r", vmin=0.0, vmax=0.5)
         fig.colorbar(image, ax=ax, label="PSI (0.1 moderate, 0.25 significant)")
         ax.set_xticks(range(len(features)), features, rotation=90)
-        ax.set_yticks(range(len(with_psi)), [d.crypto_symbol for d in with_psi])
+        ax.set_yticks(range(len(rows)), [name for name, _ in rows])
     else:
-        ax.text(0.5, 0.5, "no reference: no PSI", ha="center", va="center")
-    ax.set_title("Feature PSI, training window vs recent")
-    written.append(_save(fig, directory / "psi_heatmap.png"))
-    return written
+        ax.text(0.5, 0.5, empty, ha="center", va="center")
+    ax.set_title(title)
+    return fig
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    """Save and close a figure as PNG; the same figure always gives the same bytes (no
+    timestamp or software version is embedded)."""
+    return _save(fig, path)
 
 
 def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, metadata={"Software": None})
     plt.close(fig)
     return path

@@ -330,9 +330,17 @@ def run_diagnosis(
     engine: Engine, settings: Settings, *, now: dt.datetime, symbols: Sequence[str] | None = None
 ) -> Diagnosis:
     """Gather from the configured database, MLflow registry and market store, then diagnose."""
+    from cvntrade.runbook.diagnose import diagnose
+
+    return diagnose(*gather_evidence(engine, settings, now=now, symbols=symbols))
+
+
+def gather_evidence(
+    engine: Engine, settings: Settings, *, now: dt.datetime, symbols: Sequence[str] | None = None
+) -> tuple[list[SymbolEvidence], ImplementationEvidence]:
+    """The evidence `run_diagnosis` judges (kept by `runbook diagnose --incident` in its note)."""
     from cvntrade.monitoring.service import registry_references
     from cvntrade.monitoring.snapshot import parquet_bar_loader
-    from cvntrade.runbook.diagnose import diagnose
 
     uri = settings.effective_tracking_uri
     evidence, impl = gather(
@@ -350,4 +358,4 @@ def run_diagnosis(
         raise NotFoundError(
             f"no focal predictions in the 48 h before {now.isoformat()}{which}: nothing to diagnose"
         )
-    return diagnose(evidence, impl)
+    return evidence, impl
