@@ -14,6 +14,7 @@ import getpass
 import json
 import os
 import sys
+from pathlib import PurePath
 from typing import Any
 
 from rich.console import Console
@@ -70,6 +71,8 @@ def _default(value: Any) -> Any:
         return dataclasses.asdict(value)
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")

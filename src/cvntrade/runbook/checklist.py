@@ -271,7 +271,7 @@ def auto_checklist(
                 incident_id,
                 ChecklistItem.ROOT_CAUSE,
                 ChecklistState.DONE,
-                note=f"path {path}: {remediation.text.splitlines()[0][:300]}",
+                note=_path_note(path, remediation.text),
                 data={"path": path, "source": "remediation note"},
             )
         elif rolled_back is not None:
@@ -294,6 +294,14 @@ def auto_checklist(
     if focal_abandoned is not None:
         _abandonment_items(ctx, incident_id, focal_abandoned, pending)
     return read_checklist(ctx.engine, incident_id)
+
+
+def _path_note(path: str, text: str) -> str:
+    """`path X: <first line of the remediation note>` without saying `path X` twice."""
+    first = text.splitlines()[0][:300] if text.strip() else ""
+    if first.lower().startswith(f"path {path.lower()}"):
+        return first
+    return f"path {path}: {first}" if first else f"path {path}"
 
 
 def _abandonment_items(ctx: AppContext, incident_id: int, abandoned: bool, pending: Any) -> None:

@@ -34,15 +34,18 @@ def write_incident_charts(report: IncidentReport, directory: Path) -> list[Path]
     return [
         save_png(_expectancy(report), directory / CHART_FILES[0]),
         save_png(_probabilities(report), directory / CHART_FILES[1]),
-        save_png(
-            psi_heatmap(
-                list(report.psi.items()),
-                title=f"Feature PSI ({report.psi_source})",
-                empty="no PSI recorded around the incident",
-            ),
-            directory / CHART_FILES[2],
-        ),
+        save_png(_psi(report), directory / CHART_FILES[2]),
     ]
+
+
+def _psi(report: IncidentReport) -> Any:
+    fig = psi_heatmap(
+        list(report.psi.items()),
+        title="Feature PSI around the incident",
+        empty="no PSI recorded around the incident",
+    )
+    fig.axes[0].set_xlabel(f"source: {report.psi_source}", fontsize="small")
+    return fig
 
 
 def _expectancy(report: IncidentReport) -> Any:
@@ -86,6 +89,7 @@ def _probabilities(report: IncidentReport) -> Any:
                 )
         ax.set_title(symbol)
         ax.set_xlabel("predicted probability")
+        ax.set_ylabel("share of predictions")
         ax.legend()
     if not panels:
         np.atleast_1d(axes)[0].text(

@@ -87,8 +87,8 @@ def incident_markdown(report: IncidentReport, number: int, charts: Sequence[str]
         "### Post-incident checklist",
         "",
         *_table(
-            ("item", "state", "note", "when"),
-            ((c.item, c.state, esc(c.note), _time(c.at)) for c in report.checklist),
+            ("item", "state", "note"),
+            ((c.item, c.state, esc(c.note)) for c in report.checklist),
         ),
         "",
         "### Charts",
