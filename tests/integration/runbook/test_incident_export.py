@@ -199,7 +199,7 @@ def test_export_writes_section_17_4_with_everything_and_reexport_replaces_it(
         "§17.4",
         False,
     )
-    text = ops_file.read_text()
+    text = ops_file.read_text(encoding="utf-8")
     assert text.startswith(PREVIOUS)  # §17.1 to §17.3, intro and appendix byte for byte
     section = _section(text, incident_id)
     assert section.startswith(
@@ -255,18 +255,18 @@ def test_export_writes_section_17_4_with_everything_and_reexport_replaces_it(
     # re-export: same number, replaced in place, nothing duplicated; then stable byte for byte
     again = export_report(ctx, incident_id)
     assert (again.section, again.replaced) == (4, True)
-    second = ops_file.read_text()
+    second = ops_file.read_text(encoding="utf-8")
     assert second.startswith(PREVIOUS)
     assert second.count("<!-- cvntrade:incident") == 1 and second.count("## §17.4") == 1
     charts = {c.name: c.read_bytes() for c in again.charts}
     assert export_incident(ctx, incident_id) == ops_file
-    assert ops_file.read_text() == second
+    assert ops_file.read_text(encoding="utf-8") == second
     assert {c.name: c.read_bytes() for c in again.charts} == charts
 
     # a second incident takes the next number
     other = open_incident(engine, alert="expectancy_negative_focal", title="later", actor="a")
     assert export_report(ctx, other.id).section == 5
-    assert ops_file.read_text().startswith(second)
+    assert ops_file.read_text(encoding="utf-8").startswith(second)
 
 
 def test_checklist_decisions_are_audited_and_definite_after_auto_checklist(
@@ -324,7 +324,7 @@ def test_close_resolves_then_exports(
     incident = get_incident(engine, incident_id)
     assert (incident.status, incident.closed_at) == ("resolved", T0 + 3 * HOUR)
     assert result.path == ops_file and result.section == 1
-    text = ops_file.read_text()
+    text = ops_file.read_text(encoding="utf-8")
     assert text.startswith("# OPERATIONS\n")
     assert (
         "| status | resolved |" in text and "status mitigated → resolved (binary recovered)" in text

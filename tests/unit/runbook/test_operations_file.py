@@ -130,7 +130,7 @@ def test_the_lock_serialises_read_modify_write(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert sorted(numbers) == list(range(1, 9))
-    assert ops.section_numbers(path.read_text()) == sorted(numbers)
+    assert ops.section_numbers(path.read_text(encoding="utf-8")) == sorted(numbers)
 
 
 def test_unreadable_or_misplaced_files_are_input_errors(tmp_path: Path) -> None:
