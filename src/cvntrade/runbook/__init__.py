@@ -2,9 +2,12 @@
 
 Step 1 `confirm` (is the alert real?), step 2 `check_config` (is focal still configured?), step 3
 `rollback` (config and champions back to binary, within the SLA, until the engines serve the new
-versions), and the incident log every step attaches to.
+versions), and the incident log every step attaches to: its report in OPERATIONS.md
+(`export_incident`, `close_incident`) and its post-incident checklist (`auto_checklist`).
 """
 
+from cvntrade.runbook.checklist import ChecklistEntry, auto_checklist, read_checklist
+from cvntrade.runbook.incident_export import ExportResult, close_incident, export_incident
 from cvntrade.runbook.incidents import (
     SEVERITIES,
     STATUSES,
@@ -66,8 +69,10 @@ __all__ = [
     "UNTAGGED",
     "Attachment",
     "CheckConfigResult",
+    "ChecklistEntry",
     "ConfirmResult",
     "EngineReport",
+    "ExportResult",
     "Incident",
     "IncidentNote",
     "IncidentTimeline",
@@ -79,8 +84,11 @@ __all__ = [
     "SymbolRollback",
     "TimelineEntry",
     "add_note",
+    "auto_checklist",
     "check_config",
+    "close_incident",
     "confirm",
+    "export_incident",
     "get_incident",
     "incident_timeline",
     "list_incidents",
@@ -88,6 +96,7 @@ __all__ = [
     "open_incident",
     "parse_symbols",
     "plan_symbols",
+    "read_checklist",
     "resolve_attachment",
     "rollback",
     "wait_for_propagation",
