@@ -153,6 +153,7 @@ def place_section(text: str, incident_id: int, render: RenderSection) -> tuple[s
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock on `<path>.lock` for one read-modify-write of the operations file."""
+    path = path.resolve()
     lock_path = path.with_name(path.name + ".lock")
     with lock_path.open("a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
@@ -163,7 +164,11 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same directory and a rename."""
+    """Write `text` to `path` through a temporary file in the same directory and a rename.
+
+    A symlinked file is written where the link points (the link itself is kept).
+    """
+    path = path.resolve()
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)

@@ -159,3 +159,13 @@ def test_the_lock_is_exclusive_while_held(tmp_path: Path) -> None:
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     with (tmp_path / "OPERATIONS.md.lock").open("a+b") as other:
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+
+
+def test_a_symlinked_operations_file_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.md"
+    real.write_text("## §17.1 — a\n", encoding="utf-8")
+    link = tmp_path / "OPERATIONS.md"
+    link.symlink_to(real)
+    ops.write_atomically(link, "## §17.1 — a\n## §17.2 — b\n")
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8") == "## §17.1 — a\n## §17.2 — b\n"
