@@ -257,7 +257,8 @@ def checklist_cmd(
     (pr_review session, if the variant is abandoned). Without options: prints the checklist.
     """
     from cvntrade.errors import UserInputError
-    from cvntrade.runbook.checklist import mark, parse_item, read_checklist, recheck_gate
+    from cvntrade.runbook.checklist import mark, parse_item, read_checklist
+    from cvntrade.runbook.gate_recheck import recheck_gate
 
     if done is not None and not_applicable is not None:
         raise UserInputError("give --done or --na, not both")

@@ -27,14 +27,12 @@ from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import incident_checklist, incidents
 from cvntrade.domain import ChecklistItem, ChecklistState, IncidentStatus
-from cvntrade.errors import CvnError, UserInputError
+from cvntrade.errors import UserInputError
 from cvntrade.redaction import redact, redact_data
 from cvntrade.runbook.incidents import fetch_incident
 from cvntrade.text import check_text
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from cvntrade.app import AppContext
 
 ITEMS = tuple(item.value for item in ChecklistItem)
@@ -183,50 +181,6 @@ def mark(ctx: AppContext, incident_id: int, item: str, state: str, note: str) ->
     return set_item(ctx, incident_id, item, state, note=note)
 
 
-def recheck_gate(
-    ctx: AppContext, incident_id: int, *, criteria: Path | None = None
-) -> ChecklistEntry:
-    """Run the gate check (`cvntrade gate check`) for each symbol of the incident; record it.
-
-    Per symbol: `pass` / `fail` with the judged cell, or `not judged` with the reason (no sweep,
-    no finished baseline). The item is `done` once the check ran, `not_applicable` when the
-    incident names no symbol.
-    """
-    from cvntrade.gate import check_gate, load_criteria
-    from cvntrade.runbook.incident_records import incident_scope
-
-    loaded = load_criteria(criteria)
-    scope = incident_scope(ctx.engine, incident_id)
-    if not scope.symbols:
-        return set_item(
-            ctx,
-            incident_id,
-            ChecklistItem.GATE_RECHECKED,
-            ChecklistState.NOT_APPLICABLE,
-            note="the incident names no symbol: no gate to re-check",
-        )
-    results: dict[str, dict[str, Any]] = {}
-    for symbol in scope.symbols:
-        try:
-            verdict = check_gate(ctx.engine, symbol, scope.strategy, loaded)
-        except CvnError as exc:
-            results[symbol] = {"outcome": "not judged", "detail": str(exc)}
-            continue
-        results[symbol] = {
-            "outcome": "pass" if verdict.passed else "fail",
-            "detail": f"cell {verdict.cell.cell}, sweep {verdict.sweep_key}",
-        }
-    summary = ", ".join(f"{s} {r['outcome']}" for s, r in results.items())
-    return set_item(
-        ctx,
-        incident_id,
-        ChecklistItem.GATE_RECHECKED,
-        ChecklistState.DONE,
-        note=f"gate check ({scope.strategy}, criteria v{loaded.criteria.version}): {summary}",
-        data={"strategy": scope.strategy, "criteria": loaded.source, "results": results},
-    )
-
-
 def auto_checklist(
     ctx: AppContext, incident_id: int, *, focal_abandoned: bool | None
 ) -> tuple[ChecklistEntry, ...]:
@@ -287,6 +241,8 @@ def auto_checklist(
                 data={"path": "A", "source": "rollback"},
             )
     if pending(ChecklistItem.GATE_RECHECKED):
+        from cvntrade.runbook.gate_recheck import recheck_gate
+
         recheck_gate(ctx, incident_id)
     if focal_abandoned is None and remediation is not None and isinstance(remediation.data, dict):
         said = remediation.data.get("focal_abandoned")
