@@ -10,6 +10,7 @@
 | `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage of simulations and paper fills, percent |
 | `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
 | `CVN_CONSOLE_SECRET` | random per process | signs console session cookies (secret, redacted) |
+| `CVN_AIRFLOW_BIN` | unset | the `airflow` executable `runbook remediate --via airflow` runs the `launch__training` DAG with (its environment: `AIRFLOW_HOME`, …) |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     alias_poll_s: float = Field(default=2.0, gt=0, le=3600)
     alert_webhook_url: str | None = None  # CVN_ALERT_WEBHOOK_URL: built-in evaluator's webhook
     console_secret: SecretStr | None = None
+    airflow_bin: Path | None = None  # CVN_AIRFLOW_BIN: `runbook remediate --via airflow`
 
     @field_validator("home")
     @classmethod

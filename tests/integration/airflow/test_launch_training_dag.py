@@ -252,11 +252,13 @@ def test_dagbag_loads_the_dag_without_import_errors(tmp_path: Path) -> None:
     assert bag["import_errors"] == {}
     assert bag["dag_ids"] == [DAG_ID]
     params = bag["params"]
-    assert set(params) == {"symbol", "strategy", "recalibrate_only"}
+    assert set(params) == {"symbol", "strategy", "recalibrate_only", "recalibrate_version"}
     assert params["symbol"]["default"] == SYMBOL
     assert params["strategy"]["default"] == STRATEGY
     assert params["recalibrate_only"]["default"] is False
     assert params["recalibrate_only"]["schema"]["type"] == "boolean"
+    assert params["recalibrate_version"]["default"] is None
+    assert params["recalibrate_version"]["schema"]["type"] == ["null", "integer"]
     assert bag["schedule"] == "None"  # triggered by operators and the runbook, never on a timer
     assert bag["is_paused_upon_creation"] is False  # a paused DAG would only queue triggers
     assert "recalibrate_only" in bag["doc_md"]
