@@ -10,7 +10,7 @@
 | `CVN_SLIPPAGE_PCT` | `0.02` | round-trip slippage of simulations and paper fills, percent |
 | `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
 | `CVN_CONSOLE_SECRET` | random per process | signs console session cookies (secret, redacted) |
-| `CVN_AIRFLOW_BIN` | unset | the `airflow` executable `runbook remediate --via airflow` runs the `launch__training` DAG with (its environment: `AIRFLOW_HOME`, …) |
+| `CVN_AIRFLOW_BIN` | unset | `airflow` executable for `runbook remediate --via airflow` |
 """
 
 from __future__ import annotations

@@ -199,6 +199,9 @@ class TransitionRecord:
     note_data: dict[str, Any]
     actor: str = ACTOR
     open_incident: bool = True
+    incident_id: int | None = None
+    """Attach a firing to this incident when its episode has none yet (e.g. the incident of
+    the rollback `expectancy_not_recovered_after_rollback` is about)."""
 
 
 def record_transition(engine: Engine, record: TransitionRecord) -> AlertEvent:
@@ -213,6 +216,8 @@ def record_transition(engine: Engine, record: TransitionRecord) -> AlertEvent:
     _, episode = restore_tracker(engine, record.fingerprint)
     known = [e.incident_id for e in episode if e.incident_id is not None]
     target = known[-1] if known else None
+    if target is None and record.state == "firing":
+        target = record.incident_id
     if target is None and record.open_incident and record.state == "firing":
         # Only a firing attaches to an ongoing incident; a resolution (e.g. of a pending-only
         # episode) is noted only in the incident its own episode opened or attached to.

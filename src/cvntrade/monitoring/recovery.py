@@ -136,9 +136,7 @@ def trades_since(
     tj = trade_journal.c
     query = (
         select(tj.crypto_symbol, func.count(), func.sum(tj.realized_pnl_pct))
-        .where(
-            tj.crypto_symbol.in_(list(symbols)), tj.entry_time >= since, tj.entry_time < until
-        )
+        .where(tj.crypto_symbol.in_(list(symbols)), tj.entry_time >= since, tj.entry_time < until)
         .group_by(tj.crypto_symbol)
     )
     with engine.connect() as conn:
@@ -150,9 +148,7 @@ def trades_since(
     return tuple(out)
 
 
-def read_recovery(
-    engine: Engine, *, now: dt.datetime, incident_id: int | None = None
-) -> Recovery:
+def read_recovery(engine: Engine, *, now: dt.datetime, incident_id: int | None = None) -> Recovery:
     """The recovery verdict of the last rollback as of `now` (read-only)."""
     rollback = last_rollback(engine, now=now, incident_id=incident_id)
     if rollback is None:
@@ -264,8 +260,11 @@ class RecoveryState:
                 "n_trades": self.recovery.n_trades,
                 "expectancy_pct": self.recovery.expectancy_pct,
                 "escalate": "cvntrade runbook escalate"
-                + ("" if rollback is None or rollback.incident_id is None else
-                   f" --incident {rollback.incident_id}"),
+                + (
+                    ""
+                    if rollback is None or rollback.incident_id is None
+                    else f" --incident {rollback.incident_id}"
+                ),
             },
             incident_id=None if rollback is None else rollback.incident_id,
         )

@@ -9,7 +9,9 @@ module only:
 
 * `attached_reason(reason, incident_id)` — the reason to write (or to hand to a service);
 * `attached_audit_rows(engine, incident_id, action=…)` — the audit rows attached to an incident;
-* `attach_note(engine, incident_id, …)` — a structured note (its own `incident.note` audit row).
+* `attach_note(engine, incident_id, …)` — a structured note (its own `incident.note` audit row);
+* `record_step(engine, incident_id, entry, note=…)` — a step's audit row (reason attached) and,
+  when attached, its note, in one transaction.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select
 
-from cvntrade.audit import AuditEntry
+from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import audit_log
 from cvntrade.runbook.incidents import IncidentNote, incident_tag, insert_note, tagged
@@ -97,3 +99,31 @@ def incident_of_reason(reason: str) -> int | None:
     """The incident an audit row's reason attaches it to (None when unattached)."""
     match = _TAG_RE.search(reason)
     return None if match is None else int(match.group(1))
+
+
+def record_step(
+    engine: Engine,
+    incident_id: int | None,
+    entry: AuditEntry,
+    *,
+    note: tuple[str, str, Mapping[str, Any] | None] | None = None,
+) -> IncidentNote | None:
+    """Write `entry` with its reason attached to `incident_id`, and `note` = (kind, text, data)
+    on the incident when attached, in one transaction; returns the note (None when none)."""
+    attached = AuditEntry(
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        target=entry.target,
+        reason=attached_reason(entry.reason, incident_id),
+        before=entry.before,
+        after=entry.after,
+    )
+    with write_transaction(engine) as conn:
+        write_audit(conn, attached)
+        if note is None or incident_id is None:
+            return None
+        kind, text, data = note
+        return insert_note(
+            conn, incident_id, text, actor=entry.actor, at=entry.at, kind=kind, data=data
+        )
