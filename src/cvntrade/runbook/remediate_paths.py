@@ -226,7 +226,10 @@ def retrain_milder(
         name = model_name(symbol, strategy)
         try:
             base = focal_version(ctx, symbol, strategy, now)
-            recipe = recipe_of(ctx.settings.effective_tracking_uri, base)
+            trained_as = base
+            if "recalibrated_from" in base.tags:  # a recalibration logs no training recipe
+                trained_as = ctx.registry.get_version(name, int(base.tags["recalibrated_from"]))
+            recipe = recipe_of(ctx.settings.effective_tracking_uri, trained_as)
             result = run_training(
                 ctx.engine,
                 symbol=symbol,
