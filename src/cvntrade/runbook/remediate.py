@@ -20,25 +20,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cvntrade.audit import AuditEntry
-from cvntrade.config import read_config, set_config
+from cvntrade.config import read_config
 from cvntrade.domain import RemediationPath
 from cvntrade.errors import NotFoundError, UserInputError
-from cvntrade.runbook.attach import REMEDIATION_NOTE, attached_reason, record_step
+from cvntrade.runbook.attach import REMEDIATION_NOTE, record_step
 from cvntrade.runbook.incidents import resolve_attachment
 from cvntrade.runbook.remediation_rules import (
     ALREADY_BASELINE,
-    CALIBRATION,
     EVAL_WINDOW,
-    MILD_GAMMA,
     PLANNED,
     ROLLED_BACK,
     VIAS,
     RemediationResult,
     SymbolRemediation,
-    fallback_symbols,
     plan_lines,
 )
 from cvntrade.runbook.rollback import MOVE, RollbackResult, rollback
@@ -147,9 +144,13 @@ def remediate(
             base, symbols=tuple(s.crypto_symbol for s in rolled.symbols), outcomes=_rolled(rolled)
         )
     elif chosen is RemediationPath.B:
-        result = _path_b(ctx, base, strategy=strategy, airflow=airflow, say=out)
+        from cvntrade.runbook.remediate_paths import run_path_b
+
+        result = run_path_b(ctx, base, strategy=strategy, airflow=airflow, say=out)
     else:
-        result = _path_c(ctx, base, strategy=strategy, say=out)
+        from cvntrade.runbook.remediate_path_c import run_path_c
+
+        result = run_path_c(ctx, base, strategy=strategy, say=out)
     result = replace(result, duration_s=time.monotonic() - began)
     return _record(ctx, result)
 
@@ -220,116 +221,6 @@ def _rolled(result: RollbackResult) -> tuple[SymbolRemediation, ...]:
             s.command,
         )
         for s in result.symbols
-    )
-
-
-def _path_b(
-    ctx: AppContext, base: RemediationResult, *, strategy: str, airflow: Any, say: Say
-) -> RemediationResult:
-    from cvntrade.runbook.remediate_paths import recalibrate_symbols
-
-    change = set_config(
-        ctx.engine,
-        {"CVN_CALIBRATION": CALIBRATION},
-        reason=attached_reason(base.reason, base.incident_id),
-        actor=ctx.actor,
-        clock=ctx.clock,
-    )
-    say(f"config: CVN_CALIBRATION → {CALIBRATION} (version {change.after.version})")
-    outcomes = recalibrate_symbols(
-        ctx,
-        base.symbols,
-        strategy=strategy,
-        reason=base.reason,
-        incident_id=base.incident_id,
-        airflow=airflow,
-        say=say,
-    )
-    before = change.before.env.get("CVN_CALIBRATION")
-    return replace(
-        base,
-        outcomes=outcomes,
-        config_changes=(f"CVN_CALIBRATION {before or 'unset'} → {CALIBRATION}",),
-    )
-
-
-def _path_c(
-    ctx: AppContext, base: RemediationResult, *, strategy: str, say: Say
-) -> RemediationResult:
-    from cvntrade.journal import expectancy_by_symbol
-    from cvntrade.runbook.remediate_paths import evaluate_and_decide, retrain_milder
-
-    now = ctx.clock()
-    eval_start = now - EVAL_WINDOW
-    live: dict[str, tuple[float | None, int]] = {
-        r.crypto_symbol: (r.expectancy_pct, r.n_trades)
-        for r in expectancy_by_symbol(ctx.engine, window=EVAL_WINDOW, loss="focal", clock=ctx.clock)
-    }
-    change = set_config(
-        ctx.engine,
-        {"CVN_FOCAL_GAMMA": MILD_GAMMA},
-        reason=attached_reason(base.reason, base.incident_id),
-        actor=ctx.actor,
-        clock=ctx.clock,
-    )
-    gamma_before = change.before.env.get("CVN_FOCAL_GAMMA")
-    say(
-        f"config: CVN_FOCAL_GAMMA {gamma_before or 'unset'} → {change.after.env['CVN_FOCAL_GAMMA']}"
-    )
-    trained, failed = retrain_milder(
-        ctx,
-        base.symbols,
-        strategy=strategy,
-        reason=base.reason,
-        incident_id=base.incident_id,
-        eval_start=eval_start,
-        gamma_before=gamma_before,
-        say=say,
-    )
-    run_id, decided = evaluate_and_decide(
-        ctx,
-        trained,
-        strategy=strategy,
-        reason=base.reason,
-        incident_id=base.incident_id,
-        eval_start=eval_start,
-        live_48h=live,
-        gamma_before=gamma_before,
-        say=say,
-    )
-    outcomes = [*decided, *failed]
-    fallback = tuple(sorted(fallback_symbols(outcomes)))
-    if fallback:
-        say(f"path A for {', '.join(fallback)}")
-        rolled = rollback(
-            ctx.engine,
-            ctx.registry,
-            reason=f"{base.reason} (path C fell back to A)",
-            actor=ctx.actor,
-            symbols=fallback,
-            strategy=strategy,
-            incident_id=base.incident_id,
-            clock=ctx.clock,
-            progress=say,
-        )
-        targets = {s.crypto_symbol: s for s in rolled.symbols}
-        outcomes = [
-            replace(
-                o,
-                champion_after=targets[o.crypto_symbol].target_version,
-                after={**o.after, "champion": targets[o.crypto_symbol].target_version},
-                command=targets[o.crypto_symbol].command,
-            )
-            if o.crypto_symbol in targets
-            else o
-            for o in outcomes
-        ]
-    return replace(
-        base,
-        outcomes=tuple(sorted(outcomes, key=lambda o: o.crypto_symbol)),
-        fell_back_to_a=fallback,
-        config_changes=(f"CVN_FOCAL_GAMMA {gamma_before or 'unset'} → {MILD_GAMMA}",),
-        backtest_run_id=run_id,
     )
 
 

@@ -1,5 +1,7 @@
 """Paths B and C of `runbook remediate`: the per-symbol work, each change audited and attached.
 
+This module holds what both paths share (the focal version a symbol's incident is about, the
+audited promotion and training rows) and path B; path C is `cvntrade.runbook.remediate_path_c`.
 Path B recalibrates the focal version of each symbol (temperature scaling on the recent window,
 inline through the training API or through the Airflow DAG) and promotes it only when ECE_HOLD
 improved. Path C retrains focal with gamma 1.0 on the bars before the evaluation window, runs
@@ -10,21 +12,23 @@ rest back to path A. Decisions are the pure functions of `cvntrade.runbook.remed
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from cvntrade.audit import AuditEntry
-from cvntrade.errors import CvnError, NotFoundError
+from cvntrade.config import set_config
+from cvntrade.errors import NotFoundError
 from cvntrade.registry import CHAMPION, AliasMove, ModelVersionInfo, champion_of, set_alias
 from cvntrade.runbook.attach import attached_reason, record_step
 from cvntrade.runbook.remediation_rules import (
-    FELL_BACK,
+    CALIBRATION,
     KEPT,
     PROMOTED,
     SKIPPED,
+    RemediationResult,
     SymbolRemediation,
     ece_improved,
-    milder_focal_promotes,
 )
 from cvntrade.strategy import model_name
 
@@ -34,7 +38,6 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 FOCAL = "focal"
 TRAIN_ACTION = "runbook.remediate.train"
-EVALUATE_ACTION = "runbook.remediate.evaluate"
 
 
 def focal_version(
@@ -58,7 +61,7 @@ def focal_version(
     raise NotFoundError(f"{name} has no version tagged loss_function=focal to remediate")
 
 
-def _promote(
+def promote(
     ctx: AppContext, name: str, version: int, *, reason: str, incident_id: int | None
 ) -> AliasMove:
     old = ctx.registry.aliases(name).get(CHAMPION)
@@ -75,7 +78,7 @@ def _promote(
     )
 
 
-def _audit_training(
+def audit_training(
     ctx: AppContext,
     incident_id: int | None,
     *,
@@ -125,7 +128,7 @@ def recalibrate_symbols(
         champion = ctx.registry.aliases(name).get(CHAMPION)
         version, metrics = _recalibrate(ctx, symbol, strategy, base.version, airflow)
         before, after = metrics.get("ece_hold_before"), metrics.get("ece_hold")
-        _audit_training(
+        audit_training(
             ctx,
             incident_id,
             reason=reason,
@@ -135,7 +138,7 @@ def recalibrate_symbols(
         )
         figures_before = {"version": base.version, "champion": champion, "ece_hold": before}
         if ece_improved(before, after):
-            move = _promote(ctx, name, version, reason=reason, incident_id=incident_id)
+            move = promote(ctx, name, version, reason=reason, incident_id=incident_id)
             why = f"ECE_HOLD {_ece(before)} → {_ece(after)}: improved, promoted"
             outcome = SymbolRemediation(
                 symbol,
@@ -202,160 +205,6 @@ def _recalibrate(
     return new, {k: _finite(logged.get(k)) for k in keys}
 
 
-def retrain_milder(
-    ctx: AppContext,
-    symbols: Sequence[str],
-    *,
-    strategy: str,
-    reason: str,
-    incident_id: int | None,
-    eval_start: dt.datetime,
-    gamma_before: str | None,
-    say: Say,
-) -> tuple[dict[str, tuple[int, int]], list[SymbolRemediation]]:
-    """Path C training: focal (gamma from config, 1.0) per symbol on the bars before
-    `eval_start`, with the focal version's own recipe. Returns symbol → (base, new) versions
-    and the symbols that could not be retrained (they fall back to A)."""
-    from cvntrade.runbook.candidate import recipe_of
-    from cvntrade.training.api import run_training
-
-    now = ctx.clock()
-    trained: dict[str, tuple[int, int]] = {}
-    failed: list[SymbolRemediation] = []
-    for symbol in symbols:
-        name = model_name(symbol, strategy)
-        try:
-            base = focal_version(ctx, symbol, strategy, now)
-            trained_as = base
-            if "recalibrated_from" in base.tags:  # a recalibration logs no training recipe
-                trained_as = ctx.registry.get_version(name, int(base.tags["recalibrated_from"]))
-            recipe = recipe_of(ctx.settings.effective_tracking_uri, trained_as)
-            result = run_training(
-                ctx.engine,
-                symbol=symbol,
-                strategy=strategy,
-                loss=FOCAL,
-                folds=recipe.folds,
-                start=recipe.data_start,
-                end=eval_start,
-                params=recipe.params,
-                tracking_uri=ctx.settings.effective_tracking_uri,
-                actor=ctx.actor,
-                settings=ctx.settings,
-            )
-        except CvnError as exc:
-            failed.append(SymbolRemediation(symbol, name, FELL_BACK, f"retraining failed: {exc}"))
-            say(f"{symbol}: retraining failed ({exc}): falls back to path A")
-            continue
-        trained[symbol] = (base.version, result.version)
-        _audit_training(
-            ctx,
-            incident_id,
-            reason=reason,
-            name=name,
-            summary=(
-                f"path C: focal gamma {result.focal_gamma} (was {gamma_before}) trained as "
-                f"version {result.version} on bars before {eval_start:%Y-%m-%d %H:%M}"
-            ),
-            data={
-                "from_version": base.version,
-                "version": result.version,
-                "focal_gamma": result.focal_gamma,
-                "data_end": result.data_end,
-            },
-        )
-        say(f"{symbol}: focal gamma {result.focal_gamma} trained as version {result.version}")
-    return trained, failed
-
-
-def evaluate_and_decide(
-    ctx: AppContext,
-    trained: dict[str, tuple[int, int]],
-    *,
-    strategy: str,
-    reason: str,
-    incident_id: int | None,
-    eval_start: dt.datetime,
-    live_48h: Mapping[str, tuple[float | None, int]],
-    gamma_before: str | None,
-    say: Say,
-) -> tuple[int | None, list[SymbolRemediation]]:
-    """Path C evaluation: one backtest of the new versions over `[eval_start, now)`; promote
-    where `milder_focal_promotes`, the rest is marked `fell_back_to_A` (the caller rolls back)."""
-    from cvntrade.runbook.candidate import backtest_candidates
-    from cvntrade.trading.backtest import run_trades
-
-    if not trained:
-        return None, []
-    now = ctx.clock()
-    run = backtest_candidates(
-        ctx, {s: v for s, (_, v) in trained.items()}, strategy=strategy, start=eval_start, end=now
-    ).run
-    trades = run_trades(ctx.engine, run.id)
-    record_step(
-        ctx.engine,
-        incident_id,
-        AuditEntry(
-            at=now,
-            actor=ctx.actor,
-            action=EVALUATE_ACTION,
-            target=f"backtest_run:{run.id}",
-            reason=reason,
-            after={
-                "summary": f"path C: backtest run {run.id} of the gamma-1.0 versions over "
-                f"[{eval_start:%Y-%m-%d %H:%M}, {now:%Y-%m-%d %H:%M})",
-                "versions": {s: v for s, (_, v) in trained.items()},
-                "run_summary": run.summary,
-            },
-        ),
-    )
-    out = []
-    for symbol, (base, version) in sorted(trained.items()):
-        name = model_name(symbol, strategy)
-        pnl = trades.loc[trades["crypto_symbol"] == symbol, "realized_pnl_pct"].astype(float)
-        n, mean = int(pnl.size), (float(pnl.mean()) if pnl.size else None)
-        live_mean, live_n = live_48h.get(symbol, (None, 0))
-        before = {
-            "version": base,
-            "focal_gamma": _float(gamma_before),
-            "expectancy_48h": live_mean,
-            "n_trades_48h": float(live_n),
-        }
-        after: dict[str, float | None] = {
-            "version": version,
-            "focal_gamma": 1.0,
-            "expectancy_pct": mean,
-            "n_trades": float(n),
-        }
-        if milder_focal_promotes(mean, n):
-            move = _promote(ctx, name, version, reason=reason, incident_id=incident_id)
-            why = f"backtest {n} trades, expectancy {_f(mean)} % >= 0: promoted"
-            out.append(
-                SymbolRemediation(
-                    symbol,
-                    name,
-                    PROMOTED,
-                    why,
-                    base,
-                    version,
-                    version,
-                    before,
-                    {**after, "champion": version},
-                    move.command_line(),
-                )
-            )
-        else:
-            why = (
-                f"backtest {n} trades, expectancy {_f(mean)} %: still negative or too few "
-                "trades, falls back to path A"
-            )
-            out.append(
-                SymbolRemediation(symbol, name, FELL_BACK, why, base, version, None, before, after)
-            )
-        say(f"{symbol}: {why}")
-    return run.id, out
-
-
 def _finite(value: object) -> float | None:
     if value is None:
         return None
@@ -363,16 +212,33 @@ def _finite(value: object) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _float(text: str | None) -> float | None:
-    try:
-        return None if text is None else float(text)
-    except ValueError:
-        return None
-
-
-def _f(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.4f}"
-
-
 def _ece(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def run_path_b(
+    ctx: AppContext, base: RemediationResult, *, strategy: str, airflow: Any, say: Say
+) -> RemediationResult:
+    change = set_config(
+        ctx.engine,
+        {"CVN_CALIBRATION": CALIBRATION},
+        reason=attached_reason(base.reason, base.incident_id),
+        actor=ctx.actor,
+        clock=ctx.clock,
+    )
+    say(f"config: CVN_CALIBRATION → {CALIBRATION} (version {change.after.version})")
+    outcomes = recalibrate_symbols(
+        ctx,
+        base.symbols,
+        strategy=strategy,
+        reason=base.reason,
+        incident_id=base.incident_id,
+        airflow=airflow,
+        say=say,
+    )
+    before = change.before.env.get("CVN_CALIBRATION")
+    return replace(
+        base,
+        outcomes=outcomes,
+        config_changes=(f"CVN_CALIBRATION {before or 'unset'} → {CALIBRATION}",),
+    )

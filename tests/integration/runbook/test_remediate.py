@@ -10,6 +10,7 @@ changes no alias. Every run leaves a `remediation` note with the structured data
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -159,4 +160,9 @@ def test_bad_input_is_refused_before_any_change(engine: Engine, tmp_path: Path) 
         remediate(ctx, path="B", reason="r", symbols=SYMBOLS, via="cron")
     with pytest.raises(NotFoundError, match="incident #99"):
         remediate(ctx, path="A", reason="r", symbols=SYMBOLS, incident_id=99)
+    with pytest.raises(DependencyError, match="Airflow is not configured"):
+        remediate(ctx, path="B", reason="r", symbols=SYMBOLS, via="airflow")
+    wrong = replace(ctx, settings=ctx.settings.model_copy(update={"airflow_bin": tmp_path}))
+    with pytest.raises(UserInputError, match="is not a file"):
+        remediate(wrong, path="B", reason="r", symbols=SYMBOLS, via="airflow")
     assert (read_audit(engine, limit=100), read_config(engine)) == before
