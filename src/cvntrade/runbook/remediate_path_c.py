@@ -42,6 +42,7 @@ EVALUATE_ACTION = "runbook.remediate.evaluate"
 def run_path_c(
     ctx: AppContext, base: RemediationResult, *, strategy: str, say: Say
 ) -> RemediationResult:
+    """Path C for `base.symbols`: gamma flip, retrain, evaluate, promote or fall back to A."""
     from cvntrade.journal import expectancy_by_symbol
 
     now = ctx.clock()

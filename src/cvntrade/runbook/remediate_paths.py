@@ -219,6 +219,7 @@ def _ece(value: float | None) -> str:
 def run_path_b(
     ctx: AppContext, base: RemediationResult, *, strategy: str, airflow: Any, say: Say
 ) -> RemediationResult:
+    """Path B for `base.symbols`: calibration flip, then `recalibrate_symbols`."""
     change = set_config(
         ctx.engine,
         {"CVN_CALIBRATION": CALIBRATION},
