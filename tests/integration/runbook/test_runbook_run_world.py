@@ -68,13 +68,10 @@ def test_runbook_run_yes_on_concept_drift_ends_on_binary_with_a_remediation_note
     engine = create_db_engine(settings.effective_database_url)
     try:
         with engine.connect() as conn:
-            notes = dict(
-                conn.execute(
-                    select(incident_notes.c.kind, incident_notes.c.data).order_by(
-                        incident_notes.c.id
-                    )
-                )
+            query = select(incident_notes.c.kind, incident_notes.c.data).order_by(
+                incident_notes.c.id
             )
+            notes = dict(conn.execute(query).tuples().all())
         assert notes["diagnosis"]["path"] == "C"
         assert notes["diagnosis"]["likely"][0] == "concept-drift"
         remediation = notes["remediation"]
