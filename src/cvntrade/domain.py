@@ -108,3 +108,30 @@ class ChecklistState(StrEnum):
     PENDING = "pending"
     DONE = "done"
     NOT_APPLICABLE = "not_applicable"
+class RemediationPath(StrEnum):
+    """The runbook's remediation paths (`cvntrade runbook remediate --path`)."""
+
+    A = "A"
+    """Rollback to the binary baseline (the default; already done by step 3)."""
+    B = "B"
+    """Recalibrate the focal model (temperature scaling), promote only if ECE_HOLD improved."""
+    C = "C"
+    """Milder focal (`CVN_FOCAL_GAMMA` → 1.0), retrain, fall back to A where still negative."""
+
+    @classmethod
+    def parse(cls, text: str, *, field: str = "--path") -> RemediationPath:
+        """`A`, `B` or `C` (case-insensitive); else exit 2."""
+        cleaned = text.strip().upper()
+        for path in cls:
+            if cleaned == path.value:
+                return path
+        raise UserInputError(f"unknown {field} {text!r}: choose A, B or C")
+
+
+class RecoveryVerdict(StrEnum):
+    """Did expectancy recover after the last rollback (`cvntrade runbook escalate`)?"""
+
+    RECOVERED = "recovered"
+    NOT_RECOVERED = "not_recovered"
+    NOT_YET_KNOWN = "not_yet_known"
+    NO_ROLLBACK = "no_rollback"

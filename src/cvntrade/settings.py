@@ -11,6 +11,7 @@
 | `CVN_ALIAS_POLL_S` | `2.0` | how often the engine re-checks each champion alias, seconds |
 | `CVN_CONSOLE_SECRET` | random per process | signs console session cookies (secret, redacted) |
 | `CVN_OPERATIONS_FILE` | `$CVN_HOME/OPERATIONS.md` | operations log for incident reports |
+| `CVN_AIRFLOW_BIN` | unset | `airflow` executable for `runbook remediate --via airflow` |
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None  # CVN_ALERT_WEBHOOK_URL: built-in evaluator's webhook
     console_secret: SecretStr | None = None
     operations_file: Path | None = None  # CVN_OPERATIONS_FILE: where incident reports go
+    airflow_bin: Path | None = None  # CVN_AIRFLOW_BIN: `runbook remediate --via airflow`
 
     @field_validator("home")
     @classmethod

@@ -47,6 +47,7 @@ model's very first version becomes its champion.
 | `symbol` | `BTCUSDC` | exchange symbol; its bars must be in `CVN_HOME/data` |
 | `strategy` | `SL0.5_TP1_H4` | triple-barrier strategy `SL<stop%>_TP<take%>_H<hours>` |
 | `recalibrate_only` | `false` | refit only the temperature of the current champion (Path B) |
+| `recalibrate_version` | `null` | with `recalibrate_only`: recalibrate this version instead of the champion (Path B after a rollback: the focal version it replaced) |
 
 Environment of the workers: `CVN_HOME`, `CVN_DATABASE_URL` (schema migrated with
 `cvntrade db upgrade`), `MLFLOW_TRACKING_URI`. The task's return value (XCom `return_value`) is
@@ -156,6 +157,15 @@ def _retries() -> int:
                 "(set CVN_CALIBRATION=temperature_scaling first)."
             ),
         ),
+        "recalibrate_version": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            description=(
+                "With recalibrate_only: recalibrate this version instead of the champion "
+                "(`cvntrade runbook remediate --path B --via airflow` after a rollback)."
+            ),
+        ),
     },
     default_args={"owner": "cvntrade"},
 )
@@ -178,6 +188,8 @@ def launch__training() -> None:
         symbol = str(params["symbol"])
         strategy = str(params["strategy"])
         recalibrate_only = bool(params["recalibrate_only"])
+        raw_version = params.get("recalibrate_version")
+        recalibrate_version = None if raw_version is None else int(raw_version)
 
         # Heavy imports stay inside the task: the DAG file must parse fast.
         from cvntrade.db import create_db_engine, require_current
@@ -205,6 +217,7 @@ def launch__training() -> None:
                 symbol=symbol,
                 strategy=strategy,
                 recalibrate_only=recalibrate_only,
+                recalibrate_version=recalibrate_version,
                 tracking_uri=settings.effective_tracking_uri,
                 progress=progress,
                 actor=f"airflow:{DAG_ID}/{context['run_id']}"[:120],

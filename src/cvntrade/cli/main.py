@@ -29,6 +29,8 @@ from cvntrade.cli import (
     models_cmd,
     monitor_cmd,
     runbook_cmd,
+    runbook_remediate_cmd,
+    runbook_run_cmd,
     trade_cmd,
     train_cmd,
     users_cmd,
@@ -67,6 +69,8 @@ app.command("train")(train_cmd.train_command)
 app.command("sweep")(gate_cmd.sweep_command)
 app.add_typer(gate_cmd.gate_app, name="gate")
 app.command("promote")(gate_cmd.promote_command)
+# remediate, escalate and run live in their own modules, registered on runbook_cmd.app on import
+del runbook_remediate_cmd, runbook_run_cmd
 app.add_typer(runbook_cmd.app, name="runbook")
 app.add_typer(incident_cmd.app, name="incident")
 app.add_typer(monitor_cmd.app, name="monitor")

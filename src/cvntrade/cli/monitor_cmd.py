@@ -60,9 +60,10 @@ def serve_cmd(
 
     Signals are recomputed every --interval seconds in a background thread (a scrape serves
     the last snapshot, never waits) and stored in monitor_snapshots. Every --eval-interval
-    seconds the built-in evaluator checks the rule (pending → firing after --for → resolved,
-    in alert_events, with log/webhook notification and the expectancy_negative_focal
-    incident). Ctrl-C stops.
+    seconds the built-in evaluator checks the rules (pending → firing after --for → resolved,
+    in alert_events, with log/webhook notification): expectancy_negative_focal (opens its
+    incident) and expectancy_not_recovered_after_rollback (4 h after a rollback, expectancy has
+    not recovered: attaches to the rollback's incident). Ctrl-C stops.
     """
     import datetime as dt
 
@@ -70,6 +71,7 @@ def serve_cmd(
     from cvntrade.monitoring.evaluator import Evaluator
     from cvntrade.monitoring.exporter import MonitorService
     from cvntrade.monitoring.notify import LogNotifier, Notifier, WebhookNotifier
+    from cvntrade.monitoring.recovery import RecoveryState, read_recovery
     from cvntrade.monitoring.service import process_snapshot_job
     from cvntrade.settings import get_settings
 
@@ -90,7 +92,10 @@ def serve_cmd(
     service = MonitorService(
         job,
         interval_s=interval,
-        evaluate=lambda: evaluator.evaluate(evaluate_engine(engine)),
+        evaluate=lambda: (
+            evaluator.evaluate(evaluate_engine(engine)),
+            evaluator.evaluate(RecoveryState(read_recovery(engine, now=evaluator.clock()))),
+        ),
         evaluate_interval_s=eval_interval,
     )
     service.start(port, addr)

@@ -30,7 +30,8 @@ from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS
 app = typer.Typer(
     help=(
         "Runbook expectancy_negative_focal: confirm the alert, check the config, roll back "
-        "within the 60 s SLA. Every step is audited and attaches to an incident."
+        "within the 60 s SLA, diagnose, remediate (path A/B/C), escalate; `run` guides through "
+        "all of it. Every step is audited and attaches to an incident."
     ),
     no_args_is_help=True,
 )

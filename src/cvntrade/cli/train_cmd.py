@@ -78,6 +78,13 @@ def train_command(
         "--recalibrate-only",
         help="Keep the champion's booster; refit only its temperature on recent data.",
     ),
+    recalibrate_version: int | None = typer.Option(
+        None,
+        "--recalibrate-version",
+        min=1,
+        help="With --recalibrate-only: recalibrate this version instead of the champion "
+        "(runbook path B after a rollback: the focal version it replaced).",
+    ),
     recent_days: float = typer.Option(
         30.0, "--recent-days", help="Recalibration window in days (with --recalibrate-only)."
     ),
@@ -112,6 +119,7 @@ def train_command(
                 alpha=alpha,
                 calibration=calibration,
                 recalibrate_only=recalibrate_only,
+                recalibrate_version=recalibrate_version,
                 folds=folds,
                 start=start,
                 end=end,

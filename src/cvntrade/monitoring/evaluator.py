@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -28,6 +28,9 @@ from cvntrade.monitoring.alerts import AlertState
 from cvntrade.monitoring.forstate import Tracker, Transition, step
 from cvntrade.monitoring.notify import Notification, Notifier
 from cvntrade.runbook.incidents import insert_incident, insert_note, list_incidents
+
+if TYPE_CHECKING:
+    from cvntrade.monitoring.recovery import RecoveryState
 
 DEFAULT_FOR = dt.timedelta(minutes=15)
 DEFAULT_REPEAT = dt.timedelta(hours=4)
@@ -122,8 +125,9 @@ class Evaluator:
         self._trackers: dict[str, Tracker] = {}
         self._last_notified: dict[str, dt.datetime] = {}
 
-    def evaluate(self, state: AlertState) -> list[AlertEvent]:
-        """Advance the alert's tracker with `state`; returns the events written."""
+    def evaluate(self, state: AlertState | RecoveryState) -> list[AlertEvent]:
+        """Advance the alert's tracker with `state` (the `expectancy_negative_focal` rule or
+        the `expectancy_not_recovered_after_rollback` rule); returns the events written."""
         now = self.clock()
         fp = state.fingerprint
         if fp not in self._trackers:
@@ -142,7 +146,7 @@ class Evaluator:
             self._maybe_repeat(state, now)
         return written
 
-    def _maybe_repeat(self, state: AlertState, now: dt.datetime) -> None:
+    def _maybe_repeat(self, state: AlertState | RecoveryState, now: dt.datetime) -> None:
         fp = state.fingerprint
         _, episode = restore_tracker(self.engine, fp)
         if not episode or any(e.acked_at is not None for e in episode):
@@ -153,7 +157,7 @@ class Evaluator:
             return
         self._send(episode[-1], state, "firing")
 
-    def _send(self, event: AlertEvent, state: AlertState, status: str) -> None:
+    def _send(self, event: AlertEvent, state: AlertState | RecoveryState, status: str) -> None:
         self._last_notified[state.fingerprint] = self.clock()
         message = Notification(
             status=status,
@@ -168,7 +172,11 @@ class Evaluator:
         for notifier in self.notifiers:
             notifier.notify(message)
 
-    def _record(self, state: AlertState, transition: Transition, now: dt.datetime) -> AlertEvent:
+    def _record(
+        self, state: AlertState | RecoveryState, transition: Transition, now: dt.datetime
+    ) -> AlertEvent:
+        if not isinstance(state, AlertState):
+            return record_transition(self.engine, state.transition_record(transition, now))
         labels = {
             **state.labels,
             "focal_source": state.focal_source,
@@ -210,6 +218,9 @@ class TransitionRecord:
     note_data: dict[str, Any]
     actor: str = ACTOR
     open_incident: bool = True
+    incident_id: int | None = None
+    """Attach a firing to this incident when its episode has none yet (e.g. the incident of
+    the rollback `expectancy_not_recovered_after_rollback` is about)."""
 
 
 def record_transition(engine: Engine, record: TransitionRecord) -> AlertEvent:
@@ -224,6 +235,8 @@ def record_transition(engine: Engine, record: TransitionRecord) -> AlertEvent:
     _, episode = restore_tracker(engine, record.fingerprint)
     known = [e.incident_id for e in episode if e.incident_id is not None]
     target = known[-1] if known else None
+    if target is None and record.state == "firing":
+        target = record.incident_id
     if target is None and record.open_incident and record.state == "firing":
         # Only a firing attaches to an ongoing incident; a resolution (e.g. of a pending-only
         # episode) is noted only in the incident its own episode opened or attached to.

@@ -60,6 +60,14 @@ def metric_families(snapshot: MonitorSnapshot | None) -> list[GaugeMetricFamily]
         for window, value in (("live", d.ece_live), ("training", d.ece_training)):
             if not math.isnan(value):
                 fam["cvntrade_ece_hold"].add_metric([d.crypto_symbol, window], value)
+    recovery = snapshot.recovery
+    if recovery is not None and recovery.rollback is not None:
+        fam["cvntrade_rollback_last_timestamp_seconds"].add_metric(
+            [], (recovery.rollback.at - EPOCH).total_seconds()
+        )
+        fam["cvntrade_rollback_recovery_trades"].add_metric([], float(recovery.n_trades))
+        if recovery.expectancy_pct is not None:
+            fam["cvntrade_rollback_recovery_expectancy"].add_metric([], recovery.expectancy_pct)
     fam["cvntrade_monitor_last_success_timestamp_seconds"].add_metric(
         [], (snapshot.at - EPOCH).total_seconds()
     )

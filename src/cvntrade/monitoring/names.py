@@ -64,6 +64,26 @@ MONITORING_METRICS: tuple[MetricSpec, ...] = (
         "outcome is known; window=training: ECE_HOLD at training)",
     ),
     MetricSpec(
+        "cvntrade_rollback_last_timestamp_seconds",
+        "gauge",
+        (),
+        "When the last rollback that changed something was recorded (UTC epoch seconds; "
+        "absent when there is none)",
+    ),
+    MetricSpec(
+        "cvntrade_rollback_recovery_trades",
+        "gauge",
+        (),
+        "Trades of the symbols the last rollback left on binary, entered since it (absent "
+        "without a rollback)",
+    ),
+    MetricSpec(
+        "cvntrade_rollback_recovery_expectancy",
+        "gauge",
+        (),
+        "Mean realized_pnl_pct (percent, net) of those trades (absent while there are none)",
+    ),
+    MetricSpec(
         "cvntrade_monitor_last_success_timestamp_seconds",
         "gauge",
         (),

@@ -29,6 +29,7 @@ from cvntrade.monitoring.alerts import (
 )
 from cvntrade.monitoring.drift import NO_REFERENCE, SymbolDrift, symbol_drift
 from cvntrade.monitoring.expectancy import WindowExpectancy, expectancy_windows, focal_48h
+from cvntrade.monitoring.recovery import Recovery, read_recovery
 from cvntrade.monitoring.reference import Reference
 from cvntrade.monitoring.signals import PSI_EPSILON, PsiThresholds
 
@@ -56,6 +57,8 @@ class MonitorSnapshot:
     focal: FocalActive
     alert: AlertState
     drift: tuple[SymbolDrift, ...]
+    recovery: Recovery | None = None
+    """Did expectancy recover after the last rollback (`cvntrade.monitoring.recovery`)."""
 
 
 def served_champions(engine: Engine) -> list[tuple[str, str, int | None, str]]:
@@ -110,7 +113,8 @@ def compute_snapshot(
                 epsilon=cfg.psi_epsilon,
             )
         )
-    return MonitorSnapshot(now, tuple(windows), focal, state, tuple(drift))
+    recovery = read_recovery(engine, now=now)
+    return MonitorSnapshot(now, tuple(windows), focal, state, tuple(drift), recovery)
 
 
 def snapshot_rows(snapshot: MonitorSnapshot) -> list[dict[str, object]]:
@@ -128,6 +132,21 @@ def snapshot_rows(snapshot: MonitorSnapshot) -> list[dict[str, object]]:
             negative_symbols=list(snapshot.alert.negative_symbols),
         ),
     ]
+    recovery = snapshot.recovery
+    if recovery is not None and recovery.rollback is not None:
+        rows.append(
+            _row(
+                at,
+                "",
+                "alert.expectancy_not_recovered_after_rollback",
+                float(recovery.firing),
+                verdict=recovery.verdict.value,
+                rollback_at=recovery.rollback.at.isoformat(),
+                symbols=list(recovery.rollback.symbols),
+                n_trades=recovery.n_trades,
+                expectancy_pct=recovery.expectancy_pct,
+            )
+        )
     for w in snapshot.expectancy:
         rows.append(
             _row(

@@ -63,6 +63,7 @@ def run_training(
     alpha: float | None = None,
     calibration: str | None = None,
     recalibrate_only: bool = False,
+    recalibrate_version: int | None = None,
     folds: int = 5,
     start: TimeLike | None = None,
     end: TimeLike | None = None,
@@ -81,9 +82,11 @@ def run_training(
     """Train (or, with `recalibrate_only`, recalibrate the champion) and register a version.
 
     `start`/`end` bound the signal bars (`[start, end)`, UTC; default: all stored bars; for
-    `recalibrate_only` the last `recent_days` days). `params` are the XGBoost settings
-    (default `BoosterParams()`: 200 rounds, depth 4). Raises `UserInputError` for bad options
-    or missing market data, `NotFoundError` when recalibrating a model without champion,
+    `recalibrate_only` the last `recent_days` days); with `recalibrate_version`, that version is
+    recalibrated instead of the champion (runbook path B after a rollback: the focal version it
+    replaced). `params` are the XGBoost settings (default `BoosterParams()`: 200 rounds,
+    depth 4). Raises `UserInputError` for bad options or missing market data, `NotFoundError`
+    when recalibrating a model without champion (or a version that does not exist),
     `DependencyError` when the registry is unreachable.
     """
     from cvntrade.settings import get_settings
@@ -122,7 +125,11 @@ def run_training(
             raise UserInputError("--recalibrate-only always uses temperature_scaling")
         from cvntrade.training.recalibration import recalibrate_champion
 
-        return recalibrate_champion(context, min_trades=min_trades, recent_days=recent_days)
+        return recalibrate_champion(
+            context, min_trades=min_trades, recent_days=recent_days, version=recalibrate_version
+        )
+    if recalibrate_version is not None:
+        raise UserInputError("--recalibrate-version applies with --recalibrate-only only")
     return _train(
         context,
         resolve_loss(snapshot.env, loss, gamma, alpha),

@@ -34,13 +34,22 @@ from cvntrade.training.tracking import git_sha
 TOTAL_STEPS = 3
 
 
-def recalibrate_champion(ctx: RunContext, *, min_trades: int, recent_days: float) -> TrainingResult:
-    """Register the champion's booster with a temperature refitted on recent data."""
+def recalibrate_champion(
+    ctx: RunContext, *, min_trades: int, recent_days: float, version: int | None = None
+) -> TrainingResult:
+    """Register the champion's booster (or version `version`'s, e.g. the focal version a
+    rollback replaced: runbook path B) with a temperature refitted on recent data."""
     from cvntrade.registry import MlflowRegistry, champion_of
 
+    registry = MlflowRegistry(ctx.tracking_uri)
     try:
-        champion = champion_of(MlflowRegistry(ctx.tracking_uri), ctx.model_name)
+        if version is not None:
+            champion = registry.get_version(ctx.model_name, version)
+        else:
+            champion = champion_of(registry, ctx.model_name)
     except NotFoundError:
+        if version is not None:
+            raise
         raise NotFoundError(
             f"{ctx.model_name} has no champion to recalibrate: train one first with "
             f"`cvntrade train --symbol {ctx.symbol} --strategy {ctx.strategy.name} "

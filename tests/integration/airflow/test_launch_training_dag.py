@@ -252,11 +252,13 @@ def test_dagbag_loads_the_dag_without_import_errors(tmp_path: Path) -> None:
     assert bag["import_errors"] == {}
     assert bag["dag_ids"] == [DAG_ID]
     params = bag["params"]
-    assert set(params) == {"symbol", "strategy", "recalibrate_only"}
+    assert set(params) == {"symbol", "strategy", "recalibrate_only", "recalibrate_version"}
     assert params["symbol"]["default"] == SYMBOL
     assert params["strategy"]["default"] == STRATEGY
     assert params["recalibrate_only"]["default"] is False
     assert params["recalibrate_only"]["schema"]["type"] == "boolean"
+    assert params["recalibrate_version"]["default"] is None
+    assert params["recalibrate_version"]["schema"]["type"] == ["null", "integer"]
     assert bag["schedule"] == "None"  # triggered by operators and the runbook, never on a timer
     assert bag["is_paused_upon_creation"] is False  # a paused DAG would only queue triggers
     assert "recalibrate_only" in bag["doc_md"]
@@ -309,3 +311,57 @@ def test_dag_trains_then_recalibrates_and_registers_versions(sandbox: AirflowSan
     assert versions[2]["calibration"] == "temperature_scaling"
     assert float(versions[2]["temperature"]) == pytest.approx(recalibrated["temperature"])
     assert _champion(sandbox.tracking_uri) == 1  # promotion is the gate's decision, not ours
+
+
+def test_runbook_remediate_path_b_via_airflow_recalibrates_the_focal_version(
+    sandbox: AirflowSandbox,
+) -> None:
+    """`cvntrade runbook remediate --path B --via airflow`: one DAG run per symbol recalibrates
+    the focal version (given as `recalibrate_version`, the champion may be binary), ECE_HOLD
+    before/after is read from the run, and the champion moves only when it improved."""
+    _cvntrade(
+        "train",
+        "--symbol",
+        SYMBOL,
+        "--strategy",
+        STRATEGY,
+        "--loss",
+        "focal",
+        "--rounds",
+        "20",
+        "--folds",
+        "2",
+        env=sandbox.env,
+    )
+    focal = max(
+        v
+        for v, tags in _versions(sandbox.tracking_uri).items()
+        if tags.get("loss_function") == "focal" and "recalibrated_from" not in tags
+    )
+    champion_before = _champion(sandbox.tracking_uri)
+    env = {**sandbox.env, "CVN_AIRFLOW_BIN": str(AIRFLOW)}
+    output = _cvntrade(
+        "runbook",
+        "remediate",
+        "--path",
+        "B",
+        "--via",
+        "airflow",
+        "--symbols",
+        SYMBOL,
+        "--reason",
+        "calibration drift (airflow test)",
+        "--json",
+        env=env,
+    )
+    result = json.loads(output[output.index("{") :])
+    (outcome,) = result["outcomes"]
+    assert outcome["from_version"] == focal
+    new = outcome["candidate_version"]
+    assert _versions(sandbox.tracking_uri)[new]["recalibrated_from"] == str(focal)
+    assert _versions(sandbox.tracking_uri)[new]["calibration"] == "temperature_scaling"
+    before, after = outcome["before"]["ece_hold"], outcome["after"]["ece_hold"]
+    if after <= before - 0.005:
+        assert outcome["action"] == "promoted" and _champion(sandbox.tracking_uri) == new
+    else:
+        assert outcome["action"] == "kept" and _champion(sandbox.tracking_uri) == champion_before

@@ -57,4 +57,5 @@ def test_halt_inhibits_exactly_the_expectancy_alerts() -> None:
     muted = {
         name for name, rule in alerts.items() if rule["labels"].get("category") == "expectancy"
     }
-    assert muted == {"expectancy_negative_focal"}
+    # the escalation rule too: during a halt trading is stopped on purpose and cannot recover
+    assert muted == {"expectancy_negative_focal", "expectancy_not_recovered_after_rollback"}

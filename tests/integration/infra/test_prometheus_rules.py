@@ -39,6 +39,7 @@ def test_prometheus_config_and_rule_file_pass_promtool_check(promtool: str) -> N
 def test_rule_unit_tests_pass(promtool: str) -> None:
     assert {path.name for path in RULE_TESTS} >= {
         "expectancy_negative_focal_test.yml",
+        "expectancy_not_recovered_test.yml",
         "warnings_test.yml",
     }
     result = _run(promtool, "test", "rules", *map(str, RULE_TESTS))
@@ -54,18 +55,29 @@ WEAKENED = {
         'and on() (max(cvntrade_focal_loss_active{source="any"}) == 1)',
         'or on() (max(cvntrade_focal_loss_active{source="any"}) == 2)',
     ),
-    "shorter_for": ("        for: 15m\n", "        for: 5m\n"),
+    "shorter_for": ("on noise.\n        for: 15m\n", "on noise.\n        for: 5m\n"),
     "zero_counts_as_negative": (
         'model_loss_function="focal"} < 0)',
         'model_loss_function="focal"} <= 0)',
+    ),
+    # the escalation rule (expectancy_not_recovered_after_rollback)
+    "recovery_zero_counts_as_negative": (
+        "max(cvntrade_rollback_recovery_expectancy) < 0",
+        "max(cvntrade_rollback_recovery_expectancy) <= 0",
+    ),
+    "recovery_one_trade_is_enough": (
+        "max(cvntrade_rollback_recovery_trades) >= 3",
+        "max(cvntrade_rollback_recovery_trades) >= 1",
+    ),
+    "recovery_judged_after_one_hour": (
+        "max(cvntrade_rollback_last_timestamp_seconds)) >= 14400",
+        "max(cvntrade_rollback_last_timestamp_seconds)) >= 3600",
     ),
 }
 
 
 @pytest.mark.parametrize("mutation", sorted(WEAKENED))
-def test_rule_tests_fail_on_a_weakened_page_rule(
-    promtool: str, tmp_path: Path, mutation: str
-) -> None:
+def test_rule_tests_fail_on_a_weakened_rule(promtool: str, tmp_path: Path, mutation: str) -> None:
     old, new = WEAKENED[mutation]
     text = RULES_FILE.read_text()
     assert text.count(old) == 1, f"mutation {mutation!r} no longer applies to the rule file"

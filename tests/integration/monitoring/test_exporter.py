@@ -53,11 +53,15 @@ def test_exposed_names_and_labels_are_exactly_the_catalogue(engine: Engine) -> N
     for name, label_sets in exposed.items():
         assert name in catalogue, name
         assert label_sets == {catalogue[name]}, name
-    # no reference/bars in this test: PSI, sharpness and ECE families are empty
+    # no reference/bars in this test: PSI, sharpness and ECE families are empty; no rollback:
+    # the recovery gauges are absent
     assert set(exposed) == set(catalogue) - {
         "cvntrade_feature_psi",
         "cvntrade_output_sharpness",
         "cvntrade_ece_hold",
+        "cvntrade_rollback_last_timestamp_seconds",
+        "cvntrade_rollback_recovery_trades",
+        "cvntrade_rollback_recovery_expectancy",
     }
     engine_metrics = EngineMetrics()
     engine_metrics.kill_switch.set(0)

@@ -245,6 +245,53 @@ def test_recalibrate_only_refits_the_champions_temperature_as_a_new_version(
     assert math.isfinite(again.threshold)
 
 
+def test_recalibrate_version_recalibrates_a_version_that_is_not_champion(
+    sqlite_url: str,
+    tracking_uri: str,
+    market_store: ParquetStore,
+    training_settings: Settings,
+) -> None:
+    """Runbook path B after a rollback: the champion is binary, the focal version it replaced
+    is recalibrated by number; the champion does not move."""
+    engine = create_db_engine(sqlite_url)
+    binary = train(engine, market_store, tracking_uri, training_settings, "BTCUSDC")
+    focal = train(engine, market_store, tracking_uri, training_settings, "BTCUSDC", loss="focal")
+    assert binary.became_champion and not focal.became_champion
+    again = train(
+        engine,
+        market_store,
+        tracking_uri,
+        training_settings,
+        "BTCUSDC",
+        recalibrate_only=True,
+        recalibrate_version=focal.version,
+        recent_days=20,
+    )
+    assert (again.recalibrated_from, again.loss_function) == (focal.version, "focal")
+    assert again.champion_version == binary.version
+    name = model_name("BTCUSDC", STRATEGY)
+    x = features_of(market_store, "BTCUSDC")
+    old, new = (
+        load_bundle(tracking_uri, name, focal.version),
+        load_bundle(tracking_uri, name, again.version),
+    )
+    np.testing.assert_array_equal(old.margins(x), new.margins(x))  # the focal booster
+    with pytest.raises(NotFoundError):
+        train(
+            engine,
+            market_store,
+            tracking_uri,
+            training_settings,
+            "BTCUSDC",
+            recalibrate_only=True,
+            recalibrate_version=99,
+        )
+    with pytest.raises(UserInputError, match="--recalibrate-version applies with"):
+        train(
+            engine, market_store, tracking_uri, training_settings, "BTCUSDC", recalibrate_version=1
+        )
+
+
 def test_recalibrating_without_a_champion_is_not_found(
     sqlite_url: str,
     tracking_uri: str,
