@@ -354,7 +354,7 @@ def test_runbook_remediate_path_b_via_airflow_recalibrates_the_focal_version(
         "--json",
         env=env,
     )
-    result = json.loads(output[output.index("{") :])
+    result = json.loads(output[output.index("{\n") :])  # progress lines (stderr) come first
     (outcome,) = result["outcomes"]
     assert outcome["from_version"] == focal
     new = outcome["candidate_version"]
