@@ -81,6 +81,10 @@ class NoteKind(StrEnum):
     """`runbook diagnose --incident N`: the ranked causes and the recommended path (in `data`)."""
     REMEDIATION = "remediation"
     """The path decision (A/B/C) and its outcome; `data["path"]` holds the letter."""
+    ESCALATION = "escalation"
+    """`runbook escalate`: the recovery verdict and any switch turned on."""
+    CONFIRM = "confirm"
+    """`runbook run` opened the incident after a `real` step 1: the confirmation it saw."""
     FALSE_POSITIVE = "false_positive"
     ALERT_FIRING = "alert.firing"
     ALERT_RESOLVED = "alert.resolved"
@@ -108,6 +112,8 @@ class ChecklistState(StrEnum):
     PENDING = "pending"
     DONE = "done"
     NOT_APPLICABLE = "not_applicable"
+
+
 class RemediationPath(StrEnum):
     """The runbook's remediation paths (`cvntrade runbook remediate --path`)."""
 

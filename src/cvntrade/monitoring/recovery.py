@@ -102,13 +102,13 @@ def recovery_verdict(
     return RecoveryVerdict.RECOVERED if expectancy_pct >= 0 else RecoveryVerdict.NOT_RECOVERED
 
 
-def rollback_from_audit(entry_id: int, at: dt.datetime, reason: str, after: Any) -> RollbackRecord:
+def rollback_from_audit(
+    entry_id: int, at: dt.datetime, reason: str, after: Any, incident_id: int | None
+) -> RollbackRecord:
     """The rollback a `runbook.rollback` audit row records (symbols it left on binary)."""
-    from cvntrade.runbook.attach import incident_of_reason
-
     actions = after.get("actions", {}) if isinstance(after, dict) else {}
     symbols = tuple(sorted(s for s, action in actions.items() if action != LEFT_ALONE))
-    return RollbackRecord(entry_id, at, symbols, incident_of_reason(reason), reason)
+    return RollbackRecord(entry_id, at, symbols, incident_id, reason)
 
 
 def last_rollback(
@@ -123,7 +123,7 @@ def last_rollback(
         if entry.at > now or not after.get("changed") or after.get("interrupted"):
             continue
         assert entry.id is not None
-        return rollback_from_audit(entry.id, entry.at, entry.reason, after)
+        return rollback_from_audit(entry.id, entry.at, entry.reason, after, entry.incident_id)
     return None
 
 

@@ -19,7 +19,7 @@ from cvntrade.audit import AuditEntry
 from cvntrade.domain import RecoveryVerdict
 from cvntrade.errors import ExitCode, UserInputError
 from cvntrade.monitoring.recovery import Recovery, read_recovery
-from cvntrade.runbook.attach import ESCALATION_NOTE, attached_reason, record_step
+from cvntrade.runbook.attach import ESCALATION_NOTE, record_step
 from cvntrade.runbook.incidents import get_incident, resolve_attachment
 from cvntrade.runbook.steps import ALERT, ALERT_TARGET
 from cvntrade.text import check_text
@@ -122,7 +122,8 @@ def escalate(
             ctx.engine,
             flag,
             True,
-            reason=attached_reason(reason.strip(), attached),
+            reason=reason.strip(),
+            incident_id=attached,
             actor=ctx.actor,
             clock=ctx.clock,
         )

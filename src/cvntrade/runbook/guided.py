@@ -21,12 +21,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cvntrade.clock import fixed_clock
+from cvntrade.domain import RecoveryVerdict
 from cvntrade.errors import ExitCode, NotFoundError
 from cvntrade.runbook.attach import CONFIRM_NOTE, DIAGNOSIS_NOTE, attach_note
 
 if TYPE_CHECKING:
     from cvntrade.app import AppContext
     from cvntrade.runbook.diagnose import Diagnosis
+    from cvntrade.runbook.remediation_rules import RemediationResult
 
 Say = Callable[[str], None]
 Ask = Callable[[str, bool], bool]
@@ -133,7 +135,7 @@ def run_runbook(
     diagnosis = _diagnose(ctx, incident, rolled, steps)
     recommended = diagnosis.path if diagnosis is not None else "A"
     path = choose_(f"Remediation path (recommended {recommended})", ("A", "B", "C"), recommended)
-    _remediate(ctx, incident, path, rolled, why, steps)
+    remedied = _remediate(ctx, incident, path, rolled, why, steps)
     esc = escalate(ctx, incident_id=incident)
     hint = "; ".join(esc.proposals)
     steps.add(
@@ -141,7 +143,18 @@ def run_runbook(
         esc.recovery.explanation + (f" — {hint}" if hint else ""),
         verdict=esc.recovery.verdict.value,
     )
-    _report(ctx, incident, steps)
+    abandoned = ask_(
+        "Abandon focal for now (reopen story CVN-N001-EE-S02 as abandoned, open a committee "
+        "pr_review session)?",
+        focal_abandoned(remedied),
+    )
+    _report(
+        ctx,
+        incident,
+        steps,
+        focal_abandoned=abandoned,
+        recovered=esc.recovery.verdict is RecoveryVerdict.RECOVERED,
+    )
     return result(incident, None, path, esc.exit_code)
 
 
@@ -281,7 +294,7 @@ def _remediate(
     symbols: tuple[str, ...],
     reason: str,
     steps: _Steps,
-) -> None:
+) -> RemediationResult:
     from cvntrade.runbook.remediate import remediate, summary_line
 
     done = remediate(
@@ -293,12 +306,45 @@ def _remediate(
         say=steps.say,
     )
     steps.add("remediate", summary_line(done), path=path, note_id=done.note_id)
+    return done
 
 
-def _report(ctx: AppContext, incident_id: int | None, steps: _Steps) -> None:
-    """The last step: the incident report (OPERATIONS.md §17.N export and post-incident
-    checklist). Pending on this branch: the lead wires
-    `cvntrade.runbook.operations_file.export_incident(ctx, incident_id)` and
-    `cvntrade.runbook.checklist.auto_checklist(ctx, incident_id, focal_abandoned=…)` here."""
-    del ctx, incident_id
-    steps.add("report", "incident report: pending (incident export)")
+def focal_abandoned(done: RemediationResult) -> bool:
+    """The default answer to "abandon focal?": yes when even the milder focal of path C lost
+    on every symbol it was tried on (all fell back to A); a plain rollback (A) or a promoted
+    recalibration/milder focal keeps the variant (its gate is re-checked instead)."""
+    tried = [s for s in done.outcomes if s.action not in ("already_binary", "skipped")]
+    return done.path == "C" and bool(tried) and all(s.action == "fell_back_to_A" for s in tried)
+
+
+def _report(
+    ctx: AppContext,
+    incident_id: int | None,
+    steps: _Steps,
+    *,
+    focal_abandoned: bool,
+    recovered: bool,
+) -> None:
+    """The last step: the post-incident checklist decided as far as the records allow, then
+    the incident written to OPERATIONS.md §17.N (closed as resolved once expectancy recovered;
+    otherwise exported and left open for `runbook escalate`)."""
+    from cvntrade.runbook.checklist import auto_checklist
+    from cvntrade.runbook.incident_export import close_incident, export_report
+
+    if incident_id is None:
+        steps.add("report", "no incident: nothing to write up")
+        return
+    auto_checklist(ctx, incident_id, focal_abandoned=focal_abandoned)
+    if recovered:
+        done = close_incident(
+            ctx, incident_id, reason="expectancy recovered after the rollback (runbook run)"
+        )
+    else:
+        done = export_report(ctx, incident_id)
+    steps.add(
+        "report",
+        f"{done.heading} in {done.path}"
+        + (" (incident resolved)" if recovered else " (incident stays open: escalate at +4 h)"),
+        section=done.heading,
+        path=str(done.path),
+    )

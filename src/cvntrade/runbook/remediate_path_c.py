@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from cvntrade.audit import AuditEntry
 from cvntrade.config import set_config
 from cvntrade.errors import CvnError
-from cvntrade.runbook.attach import attached_reason, record_step
+from cvntrade.runbook.attach import record_step
 from cvntrade.runbook.remediate_paths import FOCAL, audit_training, focal_version, promote
 from cvntrade.runbook.remediation_rules import (
     EVAL_WINDOW,
@@ -54,7 +54,8 @@ def run_path_c(
     change = set_config(
         ctx.engine,
         {"CVN_FOCAL_GAMMA": MILD_GAMMA},
-        reason=attached_reason(base.reason, base.incident_id),
+        reason=base.reason,
+        incident_id=base.incident_id,
         actor=ctx.actor,
         clock=ctx.clock,
     )

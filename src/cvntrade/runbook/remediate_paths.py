@@ -20,7 +20,7 @@ from cvntrade.audit import AuditEntry
 from cvntrade.config import set_config
 from cvntrade.errors import NotFoundError
 from cvntrade.registry import CHAMPION, AliasMove, ModelVersionInfo, champion_of, set_alias
-from cvntrade.runbook.attach import attached_reason, record_step
+from cvntrade.runbook.attach import record_step
 from cvntrade.runbook.remediation_rules import (
     CALIBRATION,
     KEPT,
@@ -71,7 +71,8 @@ def promote(
         name=name,
         alias=CHAMPION,
         version=version,
-        reason=attached_reason(reason, incident_id),
+        reason=reason,
+        incident_id=incident_id,
         actor=ctx.actor,
         clock=ctx.clock,
         expected_old=old,
@@ -223,7 +224,8 @@ def run_path_b(
     change = set_config(
         ctx.engine,
         {"CVN_CALIBRATION": CALIBRATION},
-        reason=attached_reason(base.reason, base.incident_id),
+        reason=base.reason,
+        incident_id=base.incident_id,
         actor=ctx.actor,
         clock=ctx.clock,
     )

@@ -67,9 +67,17 @@ def read_flags(db: Engine) -> TradingFlags:
 
 
 def set_flag(
-    db: Engine, name: str, active: bool, *, reason: str, actor: str, clock: Clock = utc_now
+    db: Engine,
+    name: str,
+    active: bool,
+    *,
+    reason: str,
+    actor: str,
+    clock: Clock = utc_now,
+    incident_id: int | None = None,
 ) -> FlagChange:
-    """Turn `kill_switch` or `halt` on or off, audited; a no-op when already in that state."""
+    """Turn `kill_switch` or `halt` on or off, audited (attached to `incident_id` when given);
+    a no-op when already in that state."""
     if name not in FLAG_NAMES:
         raise UserInputError(f"unknown switch {name!r}: use {' or '.join(FLAG_NAMES)}")
     if not reason.strip():
@@ -100,6 +108,7 @@ def set_flag(
                 reason=reason,
                 before={"active": before},
                 after={"active": active},
+                incident_id=incident_id,
             ),
         )
     return change

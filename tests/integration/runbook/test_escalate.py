@@ -28,7 +28,7 @@ from cvntrade.monitoring.evaluator import Evaluator
 from cvntrade.monitoring.recovery import RecoveryState, read_recovery
 from cvntrade.registry import MlflowRegistry
 from cvntrade.runbook.escalation import escalate
-from cvntrade.runbook.incidents import incident_tag, open_incident
+from cvntrade.runbook.incidents import open_incident
 from cvntrade.runbook.rollback import rollback
 from cvntrade.settings import Settings
 from cvntrade.strategy import DEFAULT_STRATEGY, model_name
@@ -132,7 +132,7 @@ def test_not_yet_known_before_4h_then_not_recovered_and_confirmed_switches(
     assert halted.switched == "halt" and read_flags(engine).halt
     for action in ("trading.kill_switch", "trading.halt"):
         (row,) = read_audit(engine, action=action)
-        assert row.reason.endswith(incident_tag(incident)) and row.actor == "oncall"
+        assert row.incident_id == incident and row.actor == "oncall"
     with engine.connect() as conn:
         kinds = [
             r.kind

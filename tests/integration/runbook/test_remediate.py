@@ -24,7 +24,7 @@ from cvntrade.config import read_config
 from cvntrade.db.tables import incident_notes
 from cvntrade.errors import DependencyError, NotFoundError, UserInputError
 from cvntrade.runbook.attach import REMEDIATION_NOTE
-from cvntrade.runbook.incidents import incident_tag, open_incident
+from cvntrade.runbook.incidents import open_incident
 from cvntrade.runbook.remediate import remediate
 from cvntrade.runbook.remediation_rules import (
     ECE_MIN_GAIN,
@@ -117,9 +117,7 @@ def test_remediation_paths_dry_run_b_c_a(world: SmallWorld) -> None:
     assert data["path"] == "C"
     assert data["fell_back_to_A"] == list(third.fell_back_to_a)
     assert set(data["before"]) == set(data["after"]) == set(SYMBOLS)  # type: ignore[arg-type]
-    tagged = [
-        r for r in read_audit(ctx.engine, limit=200) if r.reason.endswith(incident_tag(incident))
-    ]
+    tagged = [r for r in read_audit(ctx.engine, limit=200) if r.incident_id == incident]
     actions = {r.action for r in tagged}
     assert {
         "config.set",
