@@ -27,6 +27,7 @@ from cvntrade.db.tables import incident_notes
 from cvntrade.drill.journal_drill import run_journal_drill
 from cvntrade.errors import ExitCode
 from cvntrade.registry import CHAMPION, MlflowRegistry
+from cvntrade.runbook.checklist import read_checklist
 from cvntrade.runbook.guided import run_runbook
 from cvntrade.runbook.incidents import get_incident, list_incidents
 from cvntrade.settings import Settings, get_settings
@@ -97,9 +98,14 @@ def test_real_alert_runs_every_step_to_the_report(
     assert "60 s SLA" in steps["rollback"].outcome
     assert steps["escalate"].data["verdict"] == "not_yet_known"
     assert "cvntrade runbook escalate --incident" in steps["escalate"].outcome
-    assert steps["report"].outcome == "incident report: pending (incident export)"
     incident = result.incident_id
     assert incident is not None and get_incident(engine, incident).status == "mitigated"
+    # the report: OPERATIONS.md holds the incident's section, every checklist item is definite
+    operations = Path(steps["report"].data["path"])
+    assert steps["report"].data["section"] == "§17.1"
+    assert f"<!-- cvntrade:incident {incident} -->" in operations.read_text(encoding="utf-8")
+    checklist = read_checklist(engine, incident)
+    assert checklist and all(item.state in ("done", "not_applicable") for item in checklist)
     with engine.connect() as conn:
         notes = conn.execute(
             select(incident_notes.c.kind, incident_notes.c.data).where(
@@ -141,8 +147,11 @@ def test_interactive_prompts_read_stdin_and_declining_changes_nothing(
     assert set(_losses(registry).values()) == {"focal"}
     assert read_audit(engine, action="models.set_alias", limit=50) == []
     (incident,) = list_incidents(engine, ongoing_only=True)
-    accepted = CliRunner().invoke(main.app, [*args, "--incident", str(incident.id)], input="y\nA\n")
+    accepted = CliRunner().invoke(
+        main.app, [*args, "--incident", str(incident.id)], input="y\nA\nn\n"
+    )
     assert accepted.exit_code == ExitCode.OK, accepted.output
     assert "Remediation path (recommended A)" in accepted.output
-    assert "report" in accepted.output and "incident report: pending" in accepted.output
+    assert "Abandon focal for now" in accepted.output
+    assert read_audit(engine, action="story.reopen") == []  # the operator answered no
     assert set(_losses(registry).values()) == {"binary"}
