@@ -1,7 +1,8 @@
-"""`cvntrade runbook run --yes` on the concept-drift drill world (the issue's acceptance, minus
-the report another branch adds): diagnosis recommends path C, the milder focal does not hold on
-the last 48 h, so every rolled-back symbol ends on its binary champion, and the incident holds
-the `diagnosis` and `remediation` notes. The world is built through `build_world`, as
+"""`cvntrade runbook run --yes` on the concept-drift drill world (the issue's acceptance):
+diagnosis recommends path C, the milder focal does not hold on the last 48 h, so every
+rolled-back symbol ends on its binary champion; the incident holds the `diagnosis` and
+`remediation` notes, OPERATIONS.md holds its section §17.N with its charts, and every item of the
+post-incident checklist is in a definite state. The world is built through `build_world`, as
 `cvntrade drill scenario` does; the run is the real CLI in a subprocess.
 """
 
@@ -13,16 +14,24 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from cvntrade.db import create_db_engine
 from cvntrade.db.tables import incident_notes
 from cvntrade.drill.scenario import build_world, plan_world, world_settings
 from cvntrade.registry import CHAMPION, MlflowRegistry
+from cvntrade.runbook.checklist import read_checklist
 from cvntrade.strategy import DEFAULT_STRATEGY, model_name
 from cvntrade.trading.backtest import run_trades
 
 pytestmark = pytest.mark.slow
+
+
+def conn_incidents(engine: Engine) -> set[int]:
+    """The ids of the incidents the world's run wrote notes on."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(incident_notes.c.incident_id)).scalars())
+
 
 NOW = dt.datetime(2026, 11, 30, 12)
 SYMBOLS = ("BTCUSDC", "ETHUSDC", "SOLUSDC")
@@ -63,7 +72,7 @@ def test_runbook_run_yes_on_concept_drift_ends_on_binary_with_a_remediation_note
     assert done.returncode == 0, done.stdout + done.stderr
     for step in ("confirm", "check-config", "rollback", "diagnose", "remediate", "escalate"):
         assert f"[{step}]" in done.stdout
-    assert "incident report: pending (incident export)" in done.stdout
+    assert "[report] §17.1 in" in done.stdout
 
     engine = create_db_engine(settings.effective_database_url)
     try:
@@ -83,8 +92,19 @@ def test_runbook_run_yes_on_concept_drift_ends_on_binary_with_a_remediation_note
         for symbol in rolled:  # the evidence behind each fallback is the stored backtest
             pnl = trades.loc[trades["crypto_symbol"] == symbol, "realized_pnl_pct"]
             assert len(pnl) < 3 or float(pnl.mean()) < 0
+        (incident,) = conn_incidents(engine)
+        checklist = read_checklist(engine, incident)
+        assert checklist and all(i.state in ("done", "not_applicable") for i in checklist)
     finally:
         engine.dispose()
+    operations = home / "OPERATIONS.md"
+    text = operations.read_text(encoding="utf-8")
+    assert "§17.1" in text and f"<!-- cvntrade:incident {incident} -->" in text
+    charts = sorted((home / "OPERATIONS_assets").rglob("*.png"))
+    assert len(charts) >= 3
+    for chart in charts:
+        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert chart.relative_to(home).as_posix() in text
     registry = MlflowRegistry(settings.effective_tracking_uri)
     for symbol in rolled:
         name = model_name(symbol, DEFAULT_STRATEGY)
