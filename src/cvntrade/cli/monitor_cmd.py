@@ -62,9 +62,10 @@ def serve_cmd(
     the last snapshot, never waits) and stored in monitor_snapshots. Every --eval-interval
     seconds the built-in evaluator checks the rule (pending → firing after --for → resolved,
     in alert_events, with log/webhook notification and the expectancy_negative_focal
-    incident). Ctrl-C stops.
+    incident). Ctrl-C or SIGTERM stops it cleanly.
     """
     import datetime as dt
+    import signal
 
     from cvntrade.monitoring.alerts import evaluate_engine
     from cvntrade.monitoring.evaluator import Evaluator
@@ -93,16 +94,19 @@ def serve_cmd(
         evaluate=lambda: evaluator.evaluate(evaluate_engine(engine)),
         evaluate_interval_s=eval_interval,
     )
-    service.start(port, addr)
-    console.print(
-        f"serving http://{addr}:{port}/metrics (recompute every {interval:g} s, "
-        f"evaluate every {eval_interval:g} s)"
-    )
+    # SIGTERM (systemd, `cvntrade up`) stops like Ctrl-C: loops joined, worker shut down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        service.start(port, addr)
+        console.print(
+            f"serving http://{addr}:{port}/metrics (recompute every {interval:g} s, "
+            f"evaluate every {eval_interval:g} s)"
+        )
         service.wait()
     except KeyboardInterrupt:
-        service.stop()
+        pass
     finally:
+        service.stop()
         shutdown()
 
 
