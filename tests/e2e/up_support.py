@@ -6,6 +6,7 @@ embedded default), trained in a second on the month before trading starts.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -22,9 +23,12 @@ from typing import Any, TypeVar
 import pandas as pd
 import xgboost as xgb
 from mlflow import MlflowClient
+from sqlalchemy import Engine, select
 
+from cvntrade.db.tables import backtest_trades, trade_journal
 from cvntrade.features import build_dataset
 from cvntrade.strategy import Strategy, model_name
+from cvntrade.trading.persistence import StatusRow
 from cvntrade.training.bundle import ModelBundle, write_bundle
 
 STRATEGY = Strategy.parse("SL0.5_TP1_H4")
@@ -198,3 +202,69 @@ def terminate(up: UpRun) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+TRADE_COLUMNS = [
+    "trade_id",
+    "crypto_symbol",
+    "strategy",
+    "model_name",
+    "model_version",
+    "model_loss_function",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "exit_reason",
+    "fees_pct",
+    "realized_pnl_pct",
+    "probability",
+]
+
+
+def journal_trades(db: Engine) -> pd.DataFrame:
+    """trade_journal's trades (the columns a backtest stores too), by trade id."""
+    with db.connect() as conn:
+        frame = pd.read_sql(select(trade_journal).order_by(trade_journal.c.trade_id), conn)
+    return frame[TRADE_COLUMNS].reset_index(drop=True)
+
+
+def backtest_trades_of(db: Engine, run_id: int) -> pd.DataFrame:
+    """One backtest run's trades, by trade id (the uninterrupted reference)."""
+    query = (
+        select(backtest_trades)
+        .where(backtest_trades.c.run_id == run_id)
+        .order_by(backtest_trades.c.trade_id)
+    )
+    with db.connect() as conn:
+        frame = pd.read_sql(query, conn)
+    return frame[TRADE_COLUMNS].reset_index(drop=True)
+
+
+def open_entry(row: StatusRow) -> dt.datetime | None:
+    """Entry time of the position open in an engine checkpoint (None: flat or pending)."""
+    position = (row.state or {}).get("position")
+    if position is None:
+        return None
+    return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(position["entry_ms"]))
+
+
+def assert_nothing_lost(
+    journal: pd.DataFrame, reference: pd.DataFrame, saved: dict[str, StatusRow]
+) -> None:
+    """The definition of "no journal row lost" at a stop, per symbol with checkpoint bar T:
+    every trade of the uninterrupted reference entered at or before T is in trade_journal
+    (the identical row) or is the position still open in the checkpoint (resumed by the next
+    run); nothing entered after T is journaled; nothing is journaled twice."""
+    assert not journal["trade_id"].duplicated().any()
+    for symbol, row in saved.items():
+        assert row.last_bar_time is not None, f"{symbol}: no checkpoint"
+        ours = journal[journal["crypto_symbol"] == symbol]
+        theirs = reference[
+            (reference["crypto_symbol"] == symbol) & (reference["entry_time"] <= row.last_bar_time)
+        ]
+        entry = open_entry(row)
+        expected = theirs[theirs["entry_time"] != entry] if entry is not None else theirs
+        pd.testing.assert_frame_equal(ours.reset_index(drop=True), expected.reset_index(drop=True))
+        if entry is not None and entry in set(theirs["entry_time"]):
+            assert entry not in set(ours["entry_time"])
