@@ -72,8 +72,10 @@ def up_command(
     --max-restarts consecutive crashes it is marked failed. On a terminal a live table shows
     each part's pid, state, restarts, uptime and URL; otherwise one line per event. Ctrl-C or
     SIGTERM: SIGTERM to every part, a bounded wait (the engine stops between two committed
-    blocks: no journal row is lost), exit 0. A busy port: exit 4 naming it. Exit 1 when every
-    part ended by itself (failed, halted). Needs a migrated database (`cvntrade db upgrade`).
+    blocks: no journal row is lost), exit 0. The console needs a user: with none at all, `up`
+    creates 'admin' with a random password printed once. A busy port: exit 4 naming it;
+    another `up` on this CVN_HOME: exit 3; every part ended by itself (failed, halted): exit 1.
+    Needs a migrated database (`cvntrade db upgrade`). See docs/guide.md, section 9.
     """
     import signal
     import sys
