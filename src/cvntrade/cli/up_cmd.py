@@ -89,8 +89,10 @@ def up_command(
     from cvntrade.trading.service import default_engine_id
 
     stop = StopFlag()
-    signal.signal(signal.SIGTERM, stop.set)
-    signal.signal(signal.SIGINT, stop.set)
+    # Ctrl-C, SIGTERM and a closed terminal (SIGHUP: the parts, in their own sessions, would
+    # not see it) all mean: stop every part cleanly.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop.set)
     settings = get_settings()
     db = open_engine()
     strategy_name = Strategy.parse(strategy).name

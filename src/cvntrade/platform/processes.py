@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -84,7 +85,17 @@ def spawn(spec: PartSpec, log_path: Path, environ: Mapping[str, str]) -> subproc
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=_stop_with_parent if sys.platform.startswith("linux") else None,
         )
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec (Linux): SIGTERM it when `up` dies without stopping it
+    (SIGKILL, a crash), so no part outlives its supervisor unnoticed."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> bool:

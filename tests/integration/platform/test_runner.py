@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -241,3 +242,39 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_a_part_gets_sigterm_when_its_supervisor_dies_without_stopping_it(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "terminated"
+    part = (
+        "import pathlib, signal, sys, time\n"
+        "def done(*_):\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('SIGTERM')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, done)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    supervisor_like = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from cvntrade.platform.parts import PartSpec\n"
+        "from cvntrade.platform.processes import spawn\n"
+        f"log = Path({str(tmp_path / 'part.log')!r})\n"
+        f"child = spawn(PartSpec('part', (sys.executable, '-c', {part!r})), log, {{}})\n"
+        "while 'ready' not in log.read_text(): time.sleep(0.05)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(3600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", supervisor_like], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()  # SIGKILL: the supervisor cannot forward anything
+    parent.wait()
+    _wait(lambda: marker.exists())
+    assert marker.read_text() == "SIGTERM"
+    _wait(lambda: _pid_gone(child))
