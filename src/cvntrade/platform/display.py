@@ -50,8 +50,10 @@ def status_table(
 ) -> Table:
     """The table: part, pid, state, restarts, uptime, URL/port, and what it is doing."""
     table = Table(title="cvntrade up (Ctrl-C stops everything cleanly)")
-    for column in ("part", "pid", "state", "restarts", "uptime", "URL / port", "detail"):
-        table.add_column(column)
+    for column in ("part", "pid", "state", "restarts", "uptime"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("URL / port", overflow="fold")  # wrapped, never cut: it is copied
+    table.add_column("detail")
     for status in statuses:
         spec = specs[status.name]
         table.add_row(
