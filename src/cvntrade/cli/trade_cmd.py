@@ -337,7 +337,8 @@ def serve_cmd(
 
     from cvntrade.clock import parse_utc, utc_now
     from cvntrade.settings import get_settings
-    from cvntrade.trading.follow import FollowOptions, StopFlag, run_follow
+    from cvntrade.stopping import StopFlag
+    from cvntrade.trading.follow import FollowOptions, run_follow
     from cvntrade.trading.service import default_engine_id
 
     stop = StopFlag()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from cvntrade.platform.parts import PartSpec, UpOptions
     from cvntrade.platform.supervisor import RestartPolicy
-    from cvntrade.trading.follow import StopFlag
+    from cvntrade.stopping import StopFlag
 
 
 def up_command(
@@ -84,9 +84,9 @@ def up_command(
     from cvntrade.platform.processes import check_ports, single_instance
     from cvntrade.platform.supervisor import RestartPolicy
     from cvntrade.settings import get_settings, redact_url
+    from cvntrade.stopping import StopFlag
     from cvntrade.strategy import Strategy, strategy_label
-    from cvntrade.trading.follow import StopFlag
-    from cvntrade.trading.service import default_engine_id
+    from cvntrade.trading.ids import default_engine_id
 
     stop = StopFlag()
     # Ctrl-C, SIGTERM and a closed terminal (SIGHUP: the parts, in their own sessions, would
@@ -149,7 +149,7 @@ def up_command(
 
 def _symbols(text: str | None, home: Path, interval: str, *, enabled: bool) -> tuple[str, ...]:
     from cvntrade.platform.wiring import stored_symbols
-    from cvntrade.trading.service import parse_symbols
+    from cvntrade.trading.ids import parse_symbols
 
     if text:
         return parse_symbols(text)

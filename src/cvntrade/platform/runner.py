@@ -26,7 +26,7 @@ from cvntrade.clock import utc_now
 from cvntrade.platform import processes, supervisor
 from cvntrade.platform.parts import PartSpec
 from cvntrade.platform.supervisor import PartEvent, PartState, PartStatus, RestartPolicy
-from cvntrade.trading.follow import StopFlag
+from cvntrade.stopping import StopFlag
 
 TICK_S = 0.2
 PROBE_EVERY_S = 1.0

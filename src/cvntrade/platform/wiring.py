@@ -23,10 +23,17 @@ WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}
 
 
 def stored_symbols(data_dir: Path, interval: str) -> tuple[str, ...]:
-    """The symbols with stored bars of `interval` (the platform's symbols by default)."""
-    from cvntrade.market import ParquetStore
+    """The symbols with stored bars of `interval` (the platform's symbols by default).
 
-    found = sorted({d.symbol for d in ParquetStore(data_dir).datasets() if d.interval == interval})
+    Read from the market store's directory layout (`symbol=S/interval=I/year=Y/*.parquet`, see
+    `cvntrade.market.store`) without opening a file: the supervisor stays free of pandas.
+    """
+    found = sorted(
+        {
+            path.parts[-4].split("=", 1)[1]
+            for path in data_dir.glob(f"symbol=*/interval={interval}/year=*/*.parquet")
+        }
+    )
     if not found:
         raise UserInputError(
             f"no {interval} market data under {data_dir}: load bars first (e.g. `cvntrade data "
@@ -38,8 +45,7 @@ def stored_symbols(data_dir: Path, interval: str) -> tuple[str, ...]:
 
 def engine_heartbeat(db: Engine, engine_id: str, spawned: dt.datetime) -> tuple[bool, str]:
     """(the engine published a heartbeat since it was spawned, a one-line summary)."""
-    from cvntrade.trading.engine import STOPPED
-    from cvntrade.trading.persistence import served_versions
+    from cvntrade.trading.persistence import STOPPED, served_versions
 
     rows = served_versions(db, engine_id)
     fresh = [r for r in rows if r.mode != STOPPED and r.heartbeat_at >= spawned - HEARTBEAT_SLACK]

@@ -36,7 +36,7 @@ from cvntrade.market.schema import interval_ms, timestamps_ms
 from cvntrade.strategy import Strategy, strategy_label
 from cvntrade.trading.champion import ChampionCache
 from cvntrade.trading.flags import TradingFlags
-from cvntrade.trading.persistence import PredictionRow, StatusRow, ms_to_datetime
+from cvntrade.trading.persistence import STOPPED, PredictionRow, StatusRow, ms_to_datetime
 from cvntrade.trading.positions import (
     Bar,
     BookState,
@@ -52,7 +52,6 @@ from cvntrade.trading.sinks import ProductionSink, Sink
 
 log = logging.getLogger(__name__)
 REPLAY_BLOCK_BARS = 24
-STOPPED = "stopped"
 SIGNAL = "signal"
 """`stopped_by` of a service engine asked to stop (SIGTERM, Ctrl-C) between two blocks."""
 

@@ -31,6 +31,7 @@ from cvntrade.features import warmup_first_index
 from cvntrade.market import ParquetStore
 from cvntrade.market.schema import interval_ms, timestamps_ms
 from cvntrade.market.store import read_bars
+from cvntrade.stopping import StopFlag
 from cvntrade.trading.engine import (
     REPLAY_BLOCK_BARS,
     SIGNAL,
@@ -44,23 +45,6 @@ from cvntrade.trading.service import EngineSetup, build_engine, refuse_when_halt
 
 STOP_CHECK_S = 0.2
 """Longest an idle engine sleeps before looking at its stop flag again, seconds."""
-
-
-class StopFlag:
-    """Set by a signal handler, read by the engine between blocks (a plain flag: signal-safe)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signals = 0
-
-    def set(self, *_: object) -> None:
-        """Request a stop (usable directly as a `signal.signal` handler)."""
-        self.requested = True
-        self.signals += 1
-
-    def is_set(self) -> bool:
-        """True once a stop was requested."""
-        return self.requested
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 from cvntrade.platform.parts import PartSpec
 from cvntrade.platform.runner import Supervisor
 from cvntrade.platform.supervisor import PartEvent, PartState, PartStatus, RestartPolicy
-from cvntrade.trading.follow import StopFlag
+from cvntrade.stopping import StopFlag
 
 FAST = RestartPolicy(max_restarts=2, backoff_s=0.05, max_backoff_s=0.1, stable_s=60.0)
 HANG_GUARD_S = 600

@@ -22,9 +22,10 @@ from cvntrade.db.tables import trade_journal
 from cvntrade.errors import TradingHaltedError
 from cvntrade.market import ParquetStore
 from cvntrade.registry import MlflowRegistry
+from cvntrade.stopping import StopFlag
 from cvntrade.trading.engine import Costs, PaperEngine
 from cvntrade.trading.flags import set_flag
-from cvntrade.trading.follow import FollowOptions, StopFlag, load_books, run_follow
+from cvntrade.trading.follow import FollowOptions, load_books, run_follow
 from cvntrade.trading.persistence import StatusRow, checkpoints
 from cvntrade.trading.service import EngineSetup, build_engine, run_paper
 

@@ -6,8 +6,9 @@ import datetime as dt
 
 import numpy as np
 
+from cvntrade.stopping import StopFlag
 from cvntrade.trading.engine import SymbolBook
-from cvntrade.trading.follow import StopFlag, idle, start_ms_for, tradable_stop
+from cvntrade.trading.follow import idle, start_ms_for, tradable_stop
 from cvntrade.trading.persistence import StatusRow
 
 HOUR_MS = 3_600_000
