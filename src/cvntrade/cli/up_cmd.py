@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cvntrade.cli.common import console, default_actor, err_console, open_engine
+from cvntrade.cli.common import console, default_actor, err_console, open_engine, styled
 from cvntrade.strategy import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
@@ -132,6 +132,10 @@ def up_command(
             options,
         )
         if options.console:
+            from cvntrade.cli.console_cmd import exposed_warning, is_loopback
+
+            if not is_loopback(host):
+                err_console.print(styled(exposed_warning(host), "bold red"))
             _print_login(db, specs[-1].url or "", create_admin)
         stopped = _supervise(
             db,
