@@ -67,10 +67,11 @@ def platform_env(
     request: pytest.FixtureRequest, tmp_path: Path, mlflow_template: Path
 ) -> dict[str, str]:
     """A fresh CVN_HOME with bars and champions: the embedded default (SQLite + MLflow store
-    under CVN_HOME), or CVN_DATABASE_URL on PostgreSQL."""
+    under CVN_HOME), or CVN_DATABASE_URL on PostgreSQL with MLFLOW_TRACKING_URI elsewhere."""
     env = _clean_env(tmp_path)
     if request.param == "postgresql":
         env["CVN_DATABASE_URL"] = request.getfixturevalue("pg_url")
+        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path / 'registry' / 'mlflow.db'}"
     prepare_home(env, mlflow_template)
     return env
 

@@ -60,8 +60,9 @@ def prepare_home(env: dict[str, str], mlflow_template: Path) -> None:
     home = Path(env["CVN_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     uri = env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}"
-    if uri == f"sqlite:///{home / 'mlflow.db'}":
-        shutil.copy(mlflow_template, home / "mlflow.db")  # MLflow's own migrations done
+    store = Path(uri.removeprefix("sqlite:///"))
+    store.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(mlflow_template, store)  # a fresh store, MLflow's own migrations done
     ok(env, "db", "upgrade")
     ok(
         env,
