@@ -6,7 +6,7 @@ import ipaddress
 
 import typer
 
-from cvntrade.cli.common import err_console
+from cvntrade.cli.common import err_console, styled
 
 LOOPBACK_HOSTS = ("localhost",)
 
@@ -19,6 +19,15 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def exposed_warning(host: str) -> str:
+    """The loud warning printed when the console listens beyond this machine."""
+    return (
+        f"WARNING: the console is bound to {host}, reachable from other machines. Without TLS "
+        "in front (a reverse proxy terminating HTTPS), passwords, session cookies and API "
+        "tokens travel in clear text. Bind 127.0.0.1 unless you have TLS."
+    )
 
 
 def console_command(
@@ -38,11 +47,7 @@ def console_command(
     from cvntrade.console.web import create_app
 
     if not is_loopback(host):
-        err_console.print(
-            f"[bold red]WARNING: the console is bound to {host}, reachable from other machines. "
-            "Without TLS in front (a reverse proxy terminating HTTPS), passwords, session cookies "
-            "and API tokens travel in clear text. Bind 127.0.0.1 unless you have TLS.[/]"
-        )
+        err_console.print(styled(exposed_warning(host), "bold red"))
     ctx = open_app(actor="console")
     secret = ctx.settings.console_secret
     app = create_app(ctx, secret=secret.get_secret_value() if secret else None)

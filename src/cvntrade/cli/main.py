@@ -33,6 +33,7 @@ from cvntrade.cli import (
     runbook_run_cmd,
     trade_cmd,
     train_cmd,
+    up_cmd,
     users_cmd,
 )
 from cvntrade.errors import CvnError, DependencyError, ExitCode
@@ -78,6 +79,7 @@ app.add_typer(monitor_cmd.alerts_app, name="alerts")
 app.command("console")(console_cmd.console_command)
 app.add_typer(users_cmd.app, name="users")
 app.command("doctor")(doctor_cmd.doctor_command)
+app.command("up")(up_cmd.up_command)
 
 
 def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:

@@ -63,9 +63,10 @@ def serve_cmd(
     seconds the built-in evaluator checks the rules (pending → firing after --for → resolved,
     in alert_events, with log/webhook notification): expectancy_negative_focal (opens its
     incident) and expectancy_not_recovered_after_rollback (4 h after a rollback, expectancy has
-    not recovered: attaches to the rollback's incident). Ctrl-C stops.
+    not recovered: attaches to the rollback's incident). Ctrl-C or SIGTERM stops it cleanly.
     """
     import datetime as dt
+    import signal
 
     from cvntrade.monitoring.alerts import evaluate_engine
     from cvntrade.monitoring.evaluator import Evaluator
@@ -98,16 +99,19 @@ def serve_cmd(
         ),
         evaluate_interval_s=eval_interval,
     )
-    service.start(port, addr)
-    console.print(
-        f"serving http://{addr}:{port}/metrics (recompute every {interval:g} s, "
-        f"evaluate every {eval_interval:g} s)"
-    )
+    # SIGTERM (systemd, `cvntrade up`) stops like Ctrl-C: loops joined, worker shut down.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        service.start(port, addr)
+        console.print(
+            f"serving http://{addr}:{port}/metrics (recompute every {interval:g} s, "
+            f"evaluate every {eval_interval:g} s)"
+        )
         service.wait()
     except KeyboardInterrupt:
-        service.stop()
+        pass
     finally:
+        service.stop()
         shutdown()
 
 

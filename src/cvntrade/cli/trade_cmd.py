@@ -298,6 +298,64 @@ def live_cmd(
     _report(report, as_json)
 
 
+@app.command("serve")
+def serve_cmd(
+    symbols: str = typer.Option(DEFAULT_SYMBOLS, "--symbols", help=SYMBOLS_HELP),
+    strategy: str = STRATEGY_OPTION,
+    interval: str = INTERVAL_OPTION,
+    since: str = typer.Option(
+        None,
+        "--since",
+        help="Where a new engine starts (UTC; default: now, i.e. only bars that close from "
+        "now on). An engine with a checkpoint always resumes right after it.",
+    ),
+    poll_s: float = typer.Option(
+        60.0, "--poll-s", min=0.05, help="Seconds between two looks at the market store."
+    ),
+    bars_per_poll: int = typer.Option(
+        None,
+        "--bars-per-poll",
+        min=1,
+        help="Catch up at most N bars per symbol per poll (default: every tradable bar).",
+    ),
+    engine_id: str = typer.Option(
+        None,
+        "--engine-id",
+        help="Name in engine_status; a restart with the same id resumes after its checkpoint "
+        "(default: serve:<strategy>@<host>).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
+) -> None:
+    """Production paper engine as a service on the market store, until SIGTERM, Ctrl-C or halt.
+
+    Trades the stored bars of CVN_HOME/data as they become tradable (closed, after its
+    checkpoint), then looks again every --poll-s seconds; works offline. Writes trade_journal
+    (source='engine'), predictions and engine_status heartbeats like `trade paper`. SIGTERM or
+    Ctrl-C stops it between two committed blocks (nothing lost; exit 0); `cvntrade up` runs it.
+    """
+    import signal
+
+    from cvntrade.clock import parse_utc, utc_now
+    from cvntrade.settings import get_settings
+    from cvntrade.stopping import StopFlag
+    from cvntrade.trading.follow import FollowOptions, run_follow
+    from cvntrade.trading.service import default_engine_id
+
+    stop = StopFlag()
+    signal.signal(signal.SIGTERM, stop.set)
+    signal.signal(signal.SIGINT, stop.set)
+    label = strategy_label(strategy, interval)
+    setup = _setup(symbols, strategy, interval, engine_id or default_engine_id("serve", label))
+    options = FollowOptions(
+        since=parse_utc(since, field="--since") if since else utc_now(),
+        poll_every_s=poll_s,
+        bars_per_poll=bars_per_poll,
+    )
+    err_console.print(f"engine {setup.engine_id}: serving {', '.join(setup.symbols)}")
+    report = run_follow(setup, data_dir=get_settings().home / "data", options=options, stop=stop)
+    _report(report, as_json)
+
+
 @app.command("status")
 def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Switches (kill switch, halt) and, per engine and symbol, the champion version served."""

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.tables import engine_status
 from cvntrade.errors import DependencyError, UserInputError
-from cvntrade.trading.engine import STOPPED
+from cvntrade.trading.persistence import STOPPED
 
 SWITCHED = "switched"
 NO_LIVE_ENGINE = "no_live_engine"

@@ -36,7 +36,7 @@ from cvntrade.market.schema import interval_ms, timestamps_ms
 from cvntrade.strategy import Strategy, strategy_label
 from cvntrade.trading.champion import ChampionCache
 from cvntrade.trading.flags import TradingFlags
-from cvntrade.trading.persistence import PredictionRow, StatusRow, ms_to_datetime
+from cvntrade.trading.persistence import STOPPED, PredictionRow, StatusRow, ms_to_datetime
 from cvntrade.trading.positions import (
     Bar,
     BookState,
@@ -52,7 +52,8 @@ from cvntrade.trading.sinks import ProductionSink, Sink
 
 log = logging.getLogger(__name__)
 REPLAY_BLOCK_BARS = 24
-STOPPED = "stopped"
+SIGNAL = "signal"
+"""`stopped_by` of a service engine asked to stop (SIGTERM, Ctrl-C) between two blocks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,16 @@ class EngineReport:
     stopped_by: str | None
     versions: dict[str, list[int]]
     skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Advanced:
+    """What one `PaperEngine.advance` did: bars processed, rows inserted, why it stopped early."""
+
+    bars: int
+    trades: int
+    predictions: int
+    stopped_by: str | None
 
 
 @dataclass(slots=True)
@@ -357,7 +368,7 @@ class PaperEngine:
         range was already traded: re-running it would write nothing and report nothing true.
         """
         start_ms, end_ms = _ms(start), _ms(end)
-        resumed = self._resume(books, start_ms)
+        resumed = self.resume(books, start_ms)
         cursors = {b.symbol: b.cursor for b in books}
         stops = {b.symbol: int(np.searchsorted(b.times_ms, end_ms)) for b in books}
         if resumed and all(cursors[b.symbol] >= stops[b.symbol] for b in books):
@@ -368,9 +379,40 @@ class PaperEngine:
                 "--from after it, another --engine-id, or run a backtest with "
                 "`cvntrade trade replay`"
             )
+        advanced = self.advance(
+            books, stops, switch=switch, block_bars=block_bars, on_block=on_block
+        )
+        self.stop(books)
+        return EngineReport(
+            advanced.bars,
+            advanced.trades,
+            advanced.predictions,
+            advanced.stopped_by,
+            dict(self.versions),
+            self.skipped,
+        )
+
+    def advance(
+        self,
+        books: Sequence[SymbolBook],
+        stops: dict[str, int],
+        *,
+        switch: ScheduledSwitch | None = None,
+        block_bars: int = REPLAY_BLOCK_BARS,
+        on_block: Callable[[int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Advanced:
+        """Trade each book from its cursor up to bar index `stops[symbol]`, block by block.
+
+        Each block of `block_bars` bars (all symbols, in time order) is committed with its
+        checkpoints before the next begins, so stopping between blocks loses nothing. Stops
+        early when the halt is on (`stopped_by='halt'`) or, after a committed block, when
+        `should_stop()` says so (`stopped_by='signal'`: SIGTERM/Ctrl-C of a service).
+        """
         totals = [0, 0, 0]
         stopped_by: str | None = None
         pending_switch = switch
+        cursors = {b.symbol: b.cursor for b in books}
         while any(cursors[b.symbol] < stops[b.symbol] for b in books):
             block_start_ms = min(
                 int(b.times_ms[cursors[b.symbol]])
@@ -402,12 +444,12 @@ class PaperEngine:
             if flags.halt:
                 stopped_by = "halt"
                 break
-        self.stop(books)
-        return EngineReport(
-            totals[0], totals[1], totals[2], stopped_by, dict(self.versions), self.skipped
-        )
+            if should_stop is not None and should_stop():
+                stopped_by = SIGNAL
+                break
+        return Advanced(totals[0], totals[1], totals[2], stopped_by)
 
-    def _resume(self, books: Sequence[SymbolBook], start_ms: int) -> dict[str, dt.datetime]:
+    def resume(self, books: Sequence[SymbolBook], start_ms: int) -> dict[str, dt.datetime]:
         """Continue after this engine's last checkpoint, or start flat at `start`.
 
         Returns the symbols resumed from a checkpoint, with the checkpoint's last bar.

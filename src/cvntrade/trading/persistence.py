@@ -130,6 +130,8 @@ def served_versions(db: Engine, engine_id: str | None = None) -> list[StatusRow]
     return [StatusRow(**dict(row)) for row in rows]
 
 
+STOPPED = "stopped"
+"""`engine_status.mode` of an engine's last heartbeat when it stopped serving (a clean stop)."""
 ENGINE_HEARTBEAT_MAX_AGE = dt.timedelta(minutes=15)
 """An engine whose last heartbeat is older than this no longer serves (crashed or gone)."""
 
@@ -145,7 +147,7 @@ def live_status(
     return [
         row
         for row in served_versions(db)
-        if row.mode != "stopped" and now - row.heartbeat_at <= max_age
+        if row.mode != STOPPED and now - row.heartbeat_at <= max_age
     ]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from cvntrade.market.ccxt_source import OhlcvExchange, fetch_bars
 from cvntrade.market.schema import canonical_ohlcv, interval_ms, timestamps_ms
 from cvntrade.market.store import read_bars
 from cvntrade.registry import CHAMPION, MlflowRegistry, Registry, previous_non_focal, set_alias
-from cvntrade.strategy import Strategy, model_name, parse_symbol
+from cvntrade.strategy import Strategy, model_name
 from cvntrade.trading import backtest
 from cvntrade.trading.backtest import BacktestRun
 from cvntrade.trading.champion import ChampionCache, ModelLoader, TradableModel
@@ -39,6 +38,7 @@ from cvntrade.trading.engine import (
     warmup_start,
 )
 from cvntrade.trading.flags import read_flags
+from cvntrade.trading.ids import default_engine_id, parse_symbols
 from cvntrade.trading.metrics import EngineMetrics
 from cvntrade.trading.positions import BookState
 from cvntrade.trading.sinks import BacktestSink, ProductionSink, Sink
@@ -60,15 +60,6 @@ class EngineSetup:
     poll_s: float
     engine_id: str
     metrics: EngineMetrics | None = None
-
-
-def default_engine_id(mode: str, strategy: str) -> str:
-    """A stable engine id, so a restarted engine finds its checkpoint: `<mode>:<strategy>@<host>`.
-
-    The paper engine over stored bars (`paper`) keeps one id across ranges, so consecutive
-    ranges continue its positions and a range it already traded is refused, not re-counted.
-    """
-    return f"{mode}:{strategy}@{socket.gethostname()}"
 
 
 def mlflow_loader(tracking_uri: str) -> ModelLoader:
@@ -355,14 +346,6 @@ def _market_symbol(symbol: str) -> str:
 
 def _epoch_ms(value: dt.datetime) -> int:
     return int((value - dt.datetime(1970, 1, 1)).total_seconds() * 1000)
-
-
-def parse_symbols(text: str) -> tuple[str, ...]:
-    """`BTCUSDC,ETHUSDC` → validated symbols, in order, without repeats."""
-    symbols = tuple(dict.fromkeys(parse_symbol(s.strip()) for s in text.split(",") if s.strip()))
-    if not symbols:
-        raise UserInputError("--symbols needs at least one symbol")
-    return symbols
 
 
 def default_registry(tracking_uri: str) -> Registry:
