@@ -27,7 +27,7 @@ def test_database_is_at_head_and_upgrade_is_idempotent(engine: Engine) -> None:
 
 
 def test_runbook_indexes_exist(engine: Engine) -> None:
-    names = {ix["name"] for ix in inspect(engine).get_indexes("trade_journal")}
+    names = {ix["name"] for ix in inspect(engine).get_indexes("trade_journal_rows")}
     assert {"ix_trade_journal_loss_entry", "ix_trade_journal_symbol_entry"} <= names
 
 

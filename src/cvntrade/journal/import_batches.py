@@ -1,0 +1,246 @@
+"""Import batches in the database: open one, stage rows in short transactions, publish it.
+
+Staged rows go straight into `trade_journal_rows` with the batch's id; the view `trade_journal`
+shows them only once the batch is `published`, which one tiny transaction does. Every write here
+is a short transaction (a chunk of rows), and on SQLite `WriteTurns` leaves a gap after each one
+so that a waiting writer (e.g. `config set`) always gets its turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection, String, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import literal_column as column
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from cvntrade.audit import AuditEntry, write_audit
+from cvntrade.db.tables import journal_import_batches, trade_journal_rows
+from cvntrade.domain import TradeSource
+from cvntrade.errors import ConflictError
+from cvntrade.journal.batch_owner import forget_owner, owner_alive
+from cvntrade.journal.fast_checks import TRADE_SCHEMA
+
+TURN_GAP_S = 0.15
+"""Pause between two write transactions of an import on SQLite (see `WriteTurns`)."""
+DELETE_CHUNK = 20_000
+_COMPARED = tuple(name for name in TRADE_SCHEMA.names if name != "trade_id")
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # with microseconds: how SQLAlchemy stores SQLite datetimes
+_INSERT_COLUMNS = (*TRADE_SCHEMA.names, "source", "import_batch_id")
+_RACE = (
+    "another writer added some of these trades at the same time; nothing was imported by this "
+    "run: run it again (identical trades are then skipped)"
+)
+
+
+class WriteTurns:
+    """The import's connection, giving out short transactions with a turn for other writers.
+
+    SQLite's write lock is not queued: a writer that finds it taken sleeps in its busy handler
+    (up to 100 ms between attempts) and an importer that started its next transaction at once
+    could keep it out for as long as the import runs. Leaving `TURN_GAP_S` between two of the
+    import's write transactions guarantees every waiting writer an attempt while the lock is
+    free, so it waits for at most one of the import's (short) transactions.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._sqlite = conn.dialect.name == "sqlite"
+        self._last_write = -TURN_GAP_S
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """A transaction on the import's connection (SQLite `BEGIN IMMEDIATE` when writing)."""
+        if self._sqlite and write:
+            time.sleep(max(0.0, self._last_write + TURN_GAP_S - time.monotonic()))
+        self.conn.execution_options(sqlite_begin="IMMEDIATE" if write else "")
+        try:
+            with self.conn.begin():
+                yield self.conn
+        finally:
+            if write:
+                self._last_write = time.monotonic()
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What staging one chunk did, or why it stopped (then nothing of the chunk was written)."""
+
+    inserted: int = 0
+    skipped: int = 0
+    changed: tuple[int, str] | None = None  # (row, trade_id) known with other values
+    busy_batch: int | None = None  # a running import's batch holds one of these trade_ids
+
+
+def open_batch(turns: WriteTurns, owner: str, actor: str, now: dt.datetime) -> int:
+    """A new batch in state `staging`, owned by the token `owner` (see `batch_owner`)."""
+    with turns.transaction() as conn:
+        row = conn.execute(
+            insert(journal_import_batches)
+            .values(state="staging", owner=owner, actor=actor, created_at=now)
+            .returning(journal_import_batches.c.id)
+        )
+        return int(row.scalar_one())
+
+
+def stage_rows(turns: WriteTurns, batch_id: int, table: pa.Table) -> Staged:
+    """Write the new trades of `table` into the batch; skip known identical ones.
+
+    A trade_id already visible with other values, or held by another running import, stops the
+    chunk (nothing of it is written) and is reported in the result.
+    """
+    if not table.num_rows:
+        return Staged()
+    try:
+        with turns.transaction() as conn:
+            outcome, fresh = _compare_with_known(conn, table)
+            if outcome.changed is None and outcome.busy_batch is None and fresh.num_rows:
+                _insert(conn, fresh, batch_id)
+            return outcome
+    except IntegrityError:  # a writer not seen by the lookup (PostgreSQL) took a trade_id first
+        raise ConflictError(_RACE) from None
+
+
+def _compare_with_known(conn: Connection, table: pa.Table) -> tuple[Staged, pa.Table]:
+    ids = table.column("trade_id").to_pylist()
+    rows, batches = trade_journal_rows, journal_import_batches
+    query = (
+        select(rows.c.trade_id, rows.c.import_batch_id, batches.c.state, *rows.c[_COMPARED])
+        .select_from(rows.outerjoin(batches, batches.c.id == rows.c.import_batch_id))
+        .where(_id_in(conn, ids))
+    )
+    known = {row.trade_id: row for row in conn.execute(query, {"ids": _ids_param(conn, ids)})}
+    if not known:
+        return Staged(inserted=table.num_rows), table
+    present = np.fromiter((trade_id in known for trade_id in ids), dtype=bool, count=len(ids))
+    skipped, changed = 0, None
+    for new in table.filter(pa.array(present)).to_pylist():
+        old = known[new["trade_id"]]
+        if old.import_batch_id is not None and old.state != "published":
+            return Staged(busy_batch=int(old.import_batch_id)), table.slice(0, 0)
+        if changed is None and any(new[name] != old._mapping[name] for name in _COMPARED):
+            changed = (int(new["row"]), str(new["trade_id"]))
+        skipped += 1
+    fresh = table.filter(pa.array(~present))
+    return Staged(inserted=fresh.num_rows, skipped=skipped, changed=changed), fresh
+
+
+def _id_in(conn: Connection, ids: list[str]) -> ColumnElement[bool]:
+    trade_id = trade_journal_rows.c.trade_id
+    if conn.dialect.name == "postgresql":
+        return trade_id == any_(bindparam("ids", type_=ARRAY(String)))
+    return trade_id.in_(select(column("value")).select_from(func.json_each(bindparam("ids"))))
+
+
+def _ids_param(conn: Connection, ids: list[str]) -> object:
+    return ids if conn.dialect.name == "postgresql" else json.dumps(ids)
+
+
+def _insert(conn: Connection, table: pa.Table, batch_id: int) -> None:
+    n = table.num_rows
+    columns = {name: table.column(name) for name in TRADE_SCHEMA.names}
+    for name in ("entry_time", "exit_time"):
+        columns[name] = pc.strftime(columns[name], format=_TIME_FORMAT)
+    columns["source"] = pa.array([TradeSource.IMPORT.value] * n, pa.string())
+    columns["import_batch_id"] = pa.array(np.full(n, batch_id, dtype=np.int64))
+    names = ", ".join(_INSERT_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(
+            pa.table([columns[c] for c in _INSERT_COLUMNS], names=list(_INSERT_COLUMNS)),
+            buffer,
+            pacsv.WriteOptions(include_header=False),
+        )
+        statement = f"COPY trade_journal_rows ({names}) FROM STDIN (FORMAT csv)"
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(statement) as copy:
+                copy.write(buffer.getvalue())
+        except dbapi.Error as exc:  # the driver's own error: give it SQLAlchemy's type
+            raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+        return
+    values = [columns[c].to_pylist() for c in _INSERT_COLUMNS]
+    marks = ", ".join("?" for _ in _INSERT_COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO trade_journal_rows ({names}) VALUES ({marks})",
+        list(zip(*values, strict=True)),
+    )
+
+
+def publish_batch(
+    turns: WriteTurns, batch_id: int, expected: int, audit: AuditEntry, now: dt.datetime
+) -> None:
+    """Make the batch's rows visible at once, with its audit row, in one short transaction.
+
+    The batch must still be `staging` and hold exactly the `expected` rows: anything else means
+    it was tampered with or removed, and nothing is published.
+    """
+    batches, rows = journal_import_batches, trade_journal_rows
+    with turns.transaction() as conn:
+        state = conn.execute(
+            select(batches.c.state).where(batches.c.id == batch_id)
+        ).scalar_one_or_none()
+        count = conn.execute(
+            select(func.count()).select_from(rows).where(rows.c.import_batch_id == batch_id)
+        ).scalar_one()
+        if state != "staging" or count != expected:
+            raise ConflictError(
+                f"import batch {batch_id} changed under this import ({state or 'removed'}, "
+                f"{count} of {expected} rows); nothing was imported: run it again"
+            )
+        conn.execute(
+            update(batches)
+            .where(batches.c.id == batch_id)
+            .values(state="published", published_at=now, inserted=expected)
+        )
+        write_audit(conn, audit)
+
+
+def discard_batch(turns: WriteTurns, batch_id: int) -> None:
+    """Delete an unpublished batch's rows (a chunk per transaction), then the batch itself."""
+    batches, rows = journal_import_batches, trade_journal_rows
+    while True:
+        with turns.transaction() as conn:
+            state = conn.execute(
+                select(batches.c.state).where(batches.c.id == batch_id)
+            ).scalar_one_or_none()
+            if state == "published":
+                return
+            victims = select(rows.c.id).where(rows.c.import_batch_id == batch_id)
+            deleted = conn.execute(
+                delete(rows).where(rows.c.id.in_(victims.limit(DELETE_CHUNK)))
+            ).rowcount
+            if deleted < DELETE_CHUNK:
+                conn.execute(
+                    delete(batches).where(batches.c.id == batch_id, batches.c.state == "staging")
+                )
+                return
+
+
+def recover_stale_batches(turns: WriteTurns) -> list[int]:
+    """Discard the batches of imports that died before publishing (their rows never showed)."""
+    batches = journal_import_batches
+    with turns.transaction(write=False) as conn:
+        staging = conn.execute(
+            select(batches.c.id, batches.c.owner).where(batches.c.state == "staging")
+        ).all()
+    removed = []
+    for batch_id, owner in staging:
+        if not owner_alive(turns.conn, owner):
+            discard_batch(turns, int(batch_id))
+            forget_owner(turns.conn, owner)
+            removed.append(int(batch_id))
+    return removed
