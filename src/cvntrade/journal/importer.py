@@ -48,8 +48,8 @@ from cvntrade.journal.validation import Validation, validate_chunk
 from cvntrade.redaction import redact
 from cvntrade.text import check_text
 
-CHUNK_ROWS = 20_000
-"""Rows validated and written per step: bounds memory and each write transaction's length."""
+CHUNK_ROWS = 10_000
+"""Rows read and validated per step (bounds memory); `import_batches` bounds each write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,18 +108,19 @@ def import_trades(
     try:
         with engine.connect() as conn:
             turns = WriteTurns(conn)
-            recover_stale_batches(turns)
-            owner = claim_owner(conn)
-            try:
-                batch_id = open_batch(turns, owner.token, actor, clock())
+            with turns.large_cache():
+                recover_stale_batches(turns)
+                owner = claim_owner(conn)
                 try:
-                    return _import(turns, batch_id, paths, actor, clock)
-                except BaseException:
-                    with contextlib.suppress(Exception):  # else the next import removes it
-                        discard_batch(turns, batch_id)
-                    raise
-            finally:
-                owner.release()
+                    batch_id = open_batch(turns, owner.token, actor, clock())
+                    try:
+                        return _import(turns, batch_id, paths, actor, clock)
+                    except BaseException:
+                        with contextlib.suppress(Exception):  # else the next import removes it
+                            discard_batch(turns, batch_id)
+                        raise
+                finally:
+                    owner.release()
     except OperationalError as exc:
         raise DependencyError(f"database unavailable: {redact(str(exc.orig))}") from exc
 
