@@ -59,8 +59,10 @@ def claim_owner(conn: Connection) -> BatchOwner:
             conn.execute(text(f"SELECT pg_advisory_lock({_PG_KEY})"), {"token": token})
         return BatchOwner(token, conn)
     path = _lock_path(conn, token)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fresh = path.with_name(path.name + ".new")  # locked before it gets the name others look for
+    fd = os.open(fresh, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fresh.rename(path)
     return BatchOwner(token, conn, fd, path)
 
 
@@ -92,6 +94,30 @@ def forget_owner(conn: Connection, token: str) -> None:
     if conn.dialect.name != "postgresql":
         with contextlib.suppress(FileNotFoundError):
             _lock_path(conn, token).unlink()
+
+
+def sweep_dead_owner_files(conn: Connection) -> int:
+    """Remove SQLite lock files nobody holds (an import killed before it opened its batch)."""
+    if conn.dialect.name == "postgresql":
+        return 0
+    pattern = _lock_path(conn, "*")
+    removed = 0
+    for path in pattern.parent.glob(pattern.name):
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a running import
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _lock_path(conn: Connection, token: str) -> Path:

@@ -29,7 +29,7 @@ from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.db.tables import journal_import_batches, trade_journal_rows
 from cvntrade.domain import TradeSource
 from cvntrade.errors import ConflictError
-from cvntrade.journal.batch_owner import forget_owner, owner_alive
+from cvntrade.journal.batch_owner import forget_owner, owner_alive, sweep_dead_owner_files
 from cvntrade.journal.fast_checks import TRADE_SCHEMA
 
 TURN_GAP_S = 0.15
@@ -273,4 +273,5 @@ def recover_stale_batches(turns: WriteTurns) -> list[int]:
             discard_batch(turns, int(batch_id))
             forget_owner(turns.conn, owner)
             removed.append(int(batch_id))
+    sweep_dead_owner_files(turns.conn)
     return removed
