@@ -115,32 +115,34 @@ def open_batch(turns: WriteTurns, owner: str, actor: str, now: dt.datetime) -> i
 def stage_rows(turns: WriteTurns, batch_id: int, table: pa.Table) -> Staged:
     """Write the new trades of `table` into the batch; skip known identical ones.
 
-    On SQLite the rows go in parts of `PART_ROWS`, and a transaction stops taking parts after
+    The chunk is first compared with what is stored, without any lock; a trade_id already
+    visible with other values, or held by another running import, stops the staging and is
+    reported in the result (the batch is then discarded). The new rows are then written in
+    parts of `PART_ROWS`; on SQLite a transaction takes no further part after
     `WRITE_BUDGET_S`, so however slow the machine no transaction holds the write lock for much
-    longer than that. A trade_id already visible with other values, or held by another running
-    import, stops the staging and is reported in the result (the batch is then discarded).
+    longer than that. A trade_id written by someone else in between fails its insert on the
+    unique index: `ConflictError`, nothing of this import visible.
     """
-    part_rows = PART_ROWS if turns.sqlite else max(table.num_rows, 1)
-    inserted = skipped = start = 0
+    if not table.num_rows:
+        return Staged()
+    with turns.transaction(write=False) as conn:
+        outcome, fresh = _compare_with_known(conn, table)
+    if outcome.changed is not None or outcome.busy_batch is not None:
+        return outcome
+    part_rows = PART_ROWS if turns.sqlite else max(fresh.num_rows, 1)
+    start = 0
     try:
-        while start < table.num_rows:
+        while start < fresh.num_rows:
             with turns.transaction() as conn:
                 began = time.monotonic()
-                while start < table.num_rows:
-                    part = table.slice(start, part_rows)
-                    start += part.num_rows
-                    outcome, fresh = _compare_with_known(conn, part)
-                    if outcome.changed is not None or outcome.busy_batch is not None:
-                        return outcome
-                    if fresh.num_rows:
-                        _insert(conn, fresh, batch_id)
-                    inserted += outcome.inserted
-                    skipped += outcome.skipped
+                while start < fresh.num_rows:
+                    _insert(conn, fresh.slice(start, part_rows), batch_id)
+                    start += part_rows
                     if time.monotonic() - began >= WRITE_BUDGET_S:
                         break
-    except IntegrityError:  # a writer not seen by the lookup (PostgreSQL) took a trade_id first
+    except IntegrityError:  # another writer took one of these trade_ids since the comparison
         raise ConflictError(_RACE) from None
-    return Staged(inserted=inserted, skipped=skipped)
+    return outcome
 
 
 def _compare_with_known(conn: Connection, table: pa.Table) -> tuple[Staged, pa.Table]:
@@ -151,20 +153,28 @@ def _compare_with_known(conn: Connection, table: pa.Table) -> tuple[Staged, pa.T
         .select_from(rows.outerjoin(batches, batches.c.id == rows.c.import_batch_id))
         .where(_id_in(conn, ids))
     )
-    known = {row.trade_id: row for row in conn.execute(query, {"ids": _ids_param(conn, ids)})}
+    known = {row[0]: tuple(row) for row in conn.execute(query, {"ids": _ids_param(conn, ids)})}
     if not known:
         return Staged(inserted=table.num_rows), table
     present = np.fromiter((trade_id in known for trade_id in ids), dtype=bool, count=len(ids))
-    skipped, changed = 0, None
-    for new in table.filter(pa.array(present)).to_pylist():
-        old = known[new["trade_id"]]
-        if old.import_batch_id is not None and old.state != "published":
-            return Staged(busy_batch=int(old.import_batch_id)), table.slice(0, 0)
-        if changed is None and any(new[name] != old._mapping[name] for name in _COMPARED):
-            changed = (int(new["row"]), str(new["trade_id"]))
-        skipped += 1
+    stored = table.filter(pa.array(present))
+    columns = [_python_values(stored.column(name)) for name in ("trade_id", "row", *_COMPARED)]
+    changed = None
+    for trade_id, row, *values in zip(*columns, strict=True):
+        old = known[trade_id]
+        if old[1] is not None and old[2] != "published":
+            return Staged(busy_batch=int(old[1])), table.slice(0, 0)
+        if changed is None and tuple(values) != old[3:]:
+            changed = (int(row), str(trade_id))
     fresh = table.filter(pa.array(~present))
-    return Staged(inserted=fresh.num_rows, skipped=skipped, changed=changed), fresh
+    return Staged(inserted=fresh.num_rows, skipped=stored.num_rows, changed=changed), fresh
+
+
+def _python_values(column: pa.ChunkedArray) -> list[object]:
+    """Python values as the database driver returns them (datetime for timestamps)."""
+    if column.null_count == 0 and not pa.types.is_string(column.type):
+        return list(column.to_numpy().tolist())
+    return list(column.to_pylist())
 
 
 def _id_in(conn: Connection, ids: list[str]) -> ColumnElement[bool]:

@@ -202,3 +202,13 @@ def test_sqlite_times_are_stored_exactly_as_sqlalchemy_stores_them(
         for r in frame.itertuples()
     }
     assert dict(raw) == expected
+
+
+def test_reimport_without_optional_columns_skips_everything(engine: Engine, tmp_path: Path) -> None:
+    _trades_csv(tmp_path / "t.csv", 40)
+    frame = pd.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
+    frame.drop(columns=["probability", "side"]).to_csv(tmp_path / "bare.csv", index=False)
+    [first] = importer.import_trades(engine, [tmp_path / "bare.csv"])
+    [again] = importer.import_trades(engine, [tmp_path / "bare.csv"])
+    assert (first.inserted, again.inserted, again.skipped_existing) == (40, 0, 40)
+    assert len(read_audit(engine, action="journal.import")) == 1
