@@ -368,7 +368,7 @@ console_tokens = Table(
 # in state `staging`, then publishes the batch in one tiny transaction: the view `trade_journal`
 # shows a batch's rows only once it is published (all or nothing, docs/storage.md).
 
-IMPORT_BATCH_STATES = ("staging", "published")
+IMPORT_BATCH_STATES = ("staging", "discarding", "published")
 
 journal_import_batches = Table(
     "journal_import_batches",

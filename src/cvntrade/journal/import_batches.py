@@ -2,12 +2,14 @@
 
 Staged rows go straight into `trade_journal_rows` with the batch's id; the view `trade_journal`
 shows them only once the batch is `published`, which one tiny transaction does. Every write here
-is a short transaction (a chunk of rows), and on SQLite `WriteTurns` leaves a gap after each one
-so that a waiting writer (e.g. `config set`) always gets its turn.
+is a short transaction (at most `WRITE_BUDGET_S` of inserts or `DELETE_CHUNK` deletions), and on
+SQLite `WriteTurns` leaves a gap after each one so that a waiting writer (e.g. `config set`)
+always gets its turn.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -38,7 +40,8 @@ WRITE_BUDGET_S = 0.3
 """Wall time after which a write transaction of an import takes no further part (SQLite)."""
 PART_ROWS = 1_000
 IMPORT_CACHE_KIB = 64 * 1024
-DELETE_CHUNK = 20_000
+DELETE_CHUNK = 2_000
+DISCARDABLE = ("staging", "discarding")
 _COMPARED = tuple(name for name in TRADE_SCHEMA.names if name != "trade_id")
 _INSERT_COLUMNS = (*TRADE_SCHEMA.names, "source", "import_batch_id")
 _RACE = (
@@ -73,9 +76,10 @@ class WriteTurns:
             yield
         finally:
             if self.sqlite:
-                self.conn.rollback()
-                self.conn.exec_driver_sql("PRAGMA cache_size=-2000")
-                self.conn.commit()
+                with contextlib.suppress(DBAPIError):  # cosmetic: never hide the real outcome
+                    self.conn.rollback()
+                    self.conn.exec_driver_sql("PRAGMA cache_size=-2000")
+                    self.conn.commit()
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -223,59 +227,61 @@ def _insert(conn: Connection, table: pa.Table, batch_id: int) -> None:
 def publish_batch(
     turns: WriteTurns, batch_id: int, expected: int, audit: AuditEntry, now: dt.datetime
 ) -> None:
-    """Make the batch's rows visible at once, with its audit row, in one short transaction.
+    """Make the batch's rows visible at once, with its audit row, in one tiny transaction.
 
-    The batch must still be `staging` and hold exactly the `expected` rows: anything else means
-    it was tampered with or removed, and nothing is published.
+    The batch must hold exactly the `expected` rows (counted before, without any lock) and
+    still be `staging` when it flips (rows are only ever deleted after a batch left `staging`):
+    anything else means it was removed or tampered with, and nothing is published.
     """
     batches, rows = journal_import_batches, trade_journal_rows
-    with turns.transaction() as conn:
-        state = conn.execute(
-            select(batches.c.state).where(batches.c.id == batch_id)
-        ).scalar_one_or_none()
+    with turns.transaction(write=False) as conn:
         count = conn.execute(
             select(func.count()).select_from(rows).where(rows.c.import_batch_id == batch_id)
         ).scalar_one()
-        if state != "staging" or count != expected:
-            raise ConflictError(
-                f"import batch {batch_id} changed under this import ({state or 'removed'}, "
-                f"{count} of {expected} rows); nothing was imported: run it again"
-            )
-        conn.execute(
+    with turns.transaction() as conn:
+        flipped = conn.execute(
             update(batches)
-            .where(batches.c.id == batch_id)
+            .where(batches.c.id == batch_id, batches.c.state == "staging")
             .values(state="published", published_at=now, inserted=expected)
-        )
+        ).rowcount
+        if flipped != 1 or count != expected:
+            raise ConflictError(
+                f"import batch {batch_id} changed under this import ({count} of {expected} "
+                "rows, or no longer staging); nothing was imported: run it again"
+            )
         write_audit(conn, audit)
 
 
 def discard_batch(turns: WriteTurns, batch_id: int) -> None:
-    """Delete an unpublished batch's rows (a chunk per transaction), then the batch itself."""
+    """Remove an unpublished batch: mark it `discarding`, delete its rows a few thousand per
+    transaction, then the batch itself. A published batch is never touched."""
     batches, rows = journal_import_batches, trade_journal_rows
+    with turns.transaction() as conn:
+        marked = conn.execute(
+            update(batches)
+            .where(batches.c.id == batch_id, batches.c.state.in_(DISCARDABLE))
+            .values(state="discarding")
+        ).rowcount
+    if not marked:
+        return  # published, or already gone
     while True:
         with turns.transaction() as conn:
-            state = conn.execute(
-                select(batches.c.state).where(batches.c.id == batch_id)
-            ).scalar_one_or_none()
-            if state == "published":
-                return
             victims = select(rows.c.id).where(rows.c.import_batch_id == batch_id)
             deleted = conn.execute(
                 delete(rows).where(rows.c.id.in_(victims.limit(DELETE_CHUNK)))
             ).rowcount
             if deleted < DELETE_CHUNK:
-                conn.execute(
-                    delete(batches).where(batches.c.id == batch_id, batches.c.state == "staging")
-                )
+                conn.execute(delete(batches).where(batches.c.id == batch_id))
                 return
 
 
 def recover_stale_batches(turns: WriteTurns) -> list[int]:
-    """Discard the batches of imports that died before publishing (their rows never showed)."""
+    """Discard the batches of imports that died before publishing (their rows never showed),
+    or whose removal was itself interrupted."""
     batches = journal_import_batches
     with turns.transaction(write=False) as conn:
         staging = conn.execute(
-            select(batches.c.id, batches.c.owner).where(batches.c.state == "staging")
+            select(batches.c.id, batches.c.owner).where(batches.c.state.in_(DISCARDABLE))
         ).all()
     removed = []
     for batch_id, owner in staging:

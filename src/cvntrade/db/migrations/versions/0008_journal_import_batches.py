@@ -65,7 +65,8 @@ def upgrade() -> None:
         sa.Column("published_at", sa.DateTime(timezone=False), nullable=True),
         sa.Column("inserted", sa.Integer, nullable=True),
         sa.CheckConstraint(
-            "state IN ('staging', 'published')", name="ck_journal_import_batches_state"
+            "state IN ('staging', 'discarding', 'published')",
+            name="ck_journal_import_batches_state",
         ),
         sqlite_autoincrement=True,  # a batch id is never reused: no row can join another batch
     )
