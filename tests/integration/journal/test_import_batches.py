@@ -212,3 +212,25 @@ def test_reimport_without_optional_columns_skips_everything(engine: Engine, tmp_
     [again] = importer.import_trades(engine, [tmp_path / "bare.csv"])
     assert (first.inserted, again.inserted, again.skipped_existing) == (40, 0, 40)
     assert len(read_audit(engine, action="journal.import")) == 1
+
+
+def test_a_batch_being_discarded_can_never_be_published(engine: Engine, tmp_path: Path) -> None:
+    total = _trades_csv(tmp_path / "t.csv", 60)
+    owner, batch_id = _stage_whole_file(engine, tmp_path / "t.csv")
+    try:
+        with engine.begin() as conn:  # a cleaner has started removing it
+            conn.execute(
+                journal_import_batches.update()
+                .where(journal_import_batches.c.id == batch_id)
+                .values(state="discarding")
+            )
+        audit = importer._audit([], "alice", batch_id, utc_now())
+        turns = WriteTurns(owner.conn)
+        with pytest.raises(ConflictError, match="no longer staging"):
+            import_batches.publish_batch(turns, batch_id, total, audit, utc_now())
+        assert count_trades(engine) == 0
+        import_batches.discard_batch(turns, batch_id)
+        assert _counts(engine) == (0, 0)
+    finally:
+        owner.release()
+        owner.conn.close()
