@@ -1,13 +1,16 @@
-"""`cvntrade journal import` of a 1 M-row CSV on SQLite: peak memory, wall time, writer wait.
+"""`cvntrade journal import` of a 1 M-row CSV: peak memory, wall time, writer wait.
 
-Prints one JSON line. The same generated file is imported twice into fresh SQLite databases, each
-in its own `cvntrade` process: once by the code of a baseline git revision (`--baseline-ref`,
-extracted with `git archive`: the old load-everything importer) and once by this checkout. The
-peak resident memory of each import process comes from `os.wait4`; while it runs, this process
-keeps calling `set_config` (what `cvntrade config set` does) and records the longest call, i.e.
-how long a concurrent operator change waits for the journal's write lock.
+Prints one JSON line. The same generated file is imported twice into fresh databases (SQLite by
+default, PostgreSQL with `--backend postgresql`), each in its own `cvntrade` process: once by the
+code of a baseline git revision (`--baseline-ref`, extracted with `git archive`; its own
+migrations create its database) and once by this checkout. The peak resident memory of each
+import process comes from `os.wait4`; while it runs, this process keeps calling `set_config`
+(what `cvntrade config set` does) and records the longest call, i.e. how long a concurrent
+operator change waits for the journal's write lock.
 
-Usage: python benchmarks/bench_import.py [--rows 1000000] [--baseline-ref 63db14f] [--skip-baseline]
+Usage: python benchmarks/bench_import.py [--rows 1000000] [--baseline-ref 529a7b6]
+       [--skip-baseline] [--backend sqlite|postgresql]
+(PostgreSQL server: CVN_BENCH_DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/test)
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from cvntrade.config import set_config
-from cvntrade.db import create_db_engine, upgrade
+from cvntrade.db import create_db_engine
 from cvntrade.errors import DependencyError
 
 ROOT = Path(__file__).resolve().parents[1]
+SERVER_URL = os.environ.get(
+    "CVN_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def write_trades(path: Path, rows: int) -> None:
@@ -69,18 +77,42 @@ def baseline_source(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-def measure(source: Path, csv: Path, workdir: Path) -> dict[str, float | int]:
+def fresh_database(backend: str, workdir: Path) -> str:
+    """The URL of a new, empty database for one measured import."""
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'cvntrade.db'}"
+    server = make_url(SERVER_URL)
+    name = f"cvn_bench_import_{workdir.name}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database made by `fresh_database` (a SQLite file goes with its dir)."""
+    if url.startswith("postgresql"):
+        admin = create_engine(make_url(SERVER_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)"))
+        admin.dispose()
+
+
+def measure(source: Path, csv: Path, workdir: Path, backend: str) -> dict[str, float | int]:
     """Import `csv` with the code under `source` while config changes keep arriving."""
-    url = f"sqlite:///{workdir / 'cvntrade.db'}"
-    engine = create_db_engine(url)
-    upgrade(engine)
+    url = fresh_database(backend, workdir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CVN_")}
     env.update(
         PYTHONPATH=str(source), CVN_HOME=str(workdir), CVN_DATABASE_URL=url, CVN_ACTOR="bench"
     )
+    command = [sys.executable, "-m", "cvntrade.cli.main"]
+    subprocess.run([*command, "db", "upgrade"], env=env, check=True, capture_output=True)
+    engine = create_db_engine(url)
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "cvntrade.cli.main", "journal", "import", str(csv)],
+        [*command, "journal", "import", str(csv)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -101,6 +133,7 @@ def measure(source: Path, csv: Path, workdir: Path) -> dict[str, float | int]:
         waits.append(time.perf_counter() - began)
     wall = time.perf_counter() - start
     engine.dispose()
+    drop_database(url)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"import failed: {child.stderr.read().decode() if child.stderr else ''}")
     return {
@@ -116,20 +149,26 @@ def main() -> None:
     """Run the benchmark and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--baseline-ref", default="63db14f")
+    parser.add_argument("--baseline-ref", default="529a7b6")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cvn-bench-import-") as tmp:
         root = Path(tmp)
         csv = root / "trades.csv"
         write_trades(csv, args.rows)
-        result: dict[str, object] = {"benchmark": "journal_import", "rows": args.rows}
+        result: dict[str, object] = {
+            "benchmark": "journal_import",
+            "rows": args.rows,
+            "backend": args.backend,
+        }
         (root / "after").mkdir()
-        after = measure(ROOT / "src", csv, root / "after")
+        after = measure(ROOT / "src", csv, root / "after", args.backend)
         result["after"] = after
         if not args.skip_baseline:
             (root / "before").mkdir()
-            before = measure(baseline_source(args.baseline_ref, root / "old"), csv, root / "before")
+            old = baseline_source(args.baseline_ref, root / "old")
+            before = measure(old, csv, root / "before", args.backend)
             result["before"] = before
             result["baseline_ref"] = args.baseline_ref
             for key in ("wall_s", "peak_rss_mb", "longest_config_wait_s"):

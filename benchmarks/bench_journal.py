@@ -64,10 +64,11 @@ COLUMNS = (
     "probability, source"
 )
 INDEXES = {
-    "ix_trade_journal_loss_entry": "CREATE INDEX ix_trade_journal_loss_entry ON trade_journal "
-    "(model_loss_function, entry_time) INCLUDE (crypto_symbol, realized_pnl_pct)",
-    "ix_trade_journal_symbol_entry": "CREATE INDEX ix_trade_journal_symbol_entry ON trade_journal "
-    "(crypto_symbol, entry_time)",
+    "ix_trade_journal_loss_entry": "CREATE INDEX ix_trade_journal_loss_entry ON "
+    "trade_journal_rows (model_loss_function, entry_time) "
+    "INCLUDE (crypto_symbol, realized_pnl_pct, import_batch_id)",
+    "ix_trade_journal_symbol_entry": "CREATE INDEX ix_trade_journal_symbol_entry ON "
+    "trade_journal_rows (crypto_symbol, entry_time)",
 }
 
 
@@ -137,7 +138,7 @@ def main() -> None:
         for name in INDEXES:  # load first, index after: how a bulk load should be done
             conn.execute(f"DROP INDEX {name}")
         with conn.cursor().copy(
-            f"COPY trade_journal ({COLUMNS}) FROM STDIN WITH (FORMAT csv)"
+            f"COPY trade_journal_rows ({COLUMNS}) FROM STDIN WITH (FORMAT csv)"
         ) as copy:
             for start in range(0, args.rows, CHUNK):
                 copy.write(_chunk_csv(start, min(CHUNK, args.rows - start), now, rng))
@@ -147,7 +148,7 @@ def main() -> None:
     with psycopg.connect(libpq, autocommit=True) as conn:
         for ddl in INDEXES.values():
             conn.execute(ddl)
-        conn.execute("VACUUM ANALYZE trade_journal")
+        conn.execute("VACUUM ANALYZE trade_journal_rows")
     index_s = time.perf_counter() - started
 
     with psycopg.connect(libpq, autocommit=True) as conn:
@@ -159,7 +160,7 @@ def main() -> None:
         ours_folds_ms = _median_ms(lambda: expectancy_folds(engine), 3)
         for name in INDEXES:
             conn.execute(f"DROP INDEX {name}")
-        conn.execute("ANALYZE trade_journal")
+        conn.execute("ANALYZE trade_journal_rows")
         step1_noindex_ms = _median_ms(lambda: conn.execute(STEP1_CONFIRM_SQL).fetchall(), 5)
     engine.dispose()
     with admin.connect() as conn:

@@ -78,7 +78,7 @@ def _load(engine: Engine, trades: int, predictions: int, now: dt.datetime) -> di
         started = time.perf_counter()
         conn.execute(
             text(
-                f"""INSERT INTO trade_journal (trade_id, crypto_symbol, strategy, model_name,
+                f"""INSERT INTO trade_journal_rows (trade_id, crypto_symbol, strategy, model_name,
                 model_version, model_loss_function, side, entry_time, exit_time, entry_price,
                 exit_price, exit_reason, fees_pct, realized_pnl_pct, source)
                 SELECT 'b-' || g, ({SYMBOL_ARRAY})[1 + g % 5], '{STRATEGY}', 'm', 7,
@@ -104,18 +104,19 @@ def _load(engine: Engine, trades: int, predictions: int, now: dt.datetime) -> di
         started = time.perf_counter()
         conn.execute(
             text(
-                "CREATE INDEX ix_trade_journal_loss_entry ON trade_journal "
-                "(model_loss_function, entry_time) INCLUDE (crypto_symbol, realized_pnl_pct)"
+                "CREATE INDEX ix_trade_journal_loss_entry ON trade_journal_rows "
+                "(model_loss_function, entry_time) "
+                "INCLUDE (crypto_symbol, realized_pnl_pct, import_batch_id)"
             )
         )
         conn.execute(
             text(
-                "CREATE INDEX ix_trade_journal_symbol_entry ON trade_journal "
+                "CREATE INDEX ix_trade_journal_symbol_entry ON trade_journal_rows "
                 "(crypto_symbol, entry_time)"
             )
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE trade_journal"))
+        conn.execute(text("VACUUM ANALYZE trade_journal_rows"))
         conn.execute(text("VACUUM ANALYZE predictions"))
     timings["index_s"] = time.perf_counter() - started
     rows = [
@@ -380,7 +381,8 @@ def main() -> None:
             for symbol, total in sums.items():
                 conn.execute(
                     text(
-                        "INSERT INTO trade_journal (trade_id, crypto_symbol, strategy, model_name,"
+                        "INSERT INTO trade_journal_rows (trade_id, crypto_symbol, strategy,"
+                        " model_name,"
                         " model_version, model_loss_function, side, entry_time, exit_time,"
                         " entry_price, exit_price, exit_reason, fees_pct, realized_pnl_pct,"
                         " source) VALUES (:id, :s, :st, 'm', 7, 'focal', 'long', :e, :e, 100,"
@@ -402,7 +404,8 @@ def main() -> None:
                 break
         with engine.begin() as conn:
             conn.execute(
-                text("DELETE FROM trade_journal WHERE trade_id LIKE :p"), {"p": f"page-{page}-%"}
+                text("DELETE FROM trade_journal_rows WHERE trade_id LIKE :p"),
+                {"p": f"page-{page}-%"},
             )
         while received.get(timeout=120)[1]["status"] != "resolved":
             pass

@@ -19,7 +19,11 @@ def import_cmd(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Import trades; every row is validated first and a bad file writes nothing.
+    """Import trades: streamed, validated, and visible all at once or not at all.
+
+    Files of any size are read in chunks; a bad row anywhere (named with its file and row,
+    exit 2), a conflict with a parallel import (exit 3) or a crash leaves nothing in the
+    journal. Other writers (config set, engines) are not held up while it runs.
 
     Required columns: trade_id, crypto_symbol, strategy, model_name, model_version,
     model_loss_function (binary|focal), entry_time, exit_time (UTC), entry_price, exit_price,

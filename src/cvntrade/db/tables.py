@@ -85,13 +85,17 @@ def _prediction_columns() -> list[Column[Any]]:
     ]
 
 
-trade_journal = Table(
-    "trade_journal",
+# The journal's rows. Readers use the view `trade_journal` (revision 0008, below), which hides
+# the rows of an import batch until it is published; writers (engines, drills, imports) write here.
+trade_journal_rows = Table(
+    "trade_journal_rows",
     metadata,
     Column("id", AutoId, primary_key=True, autoincrement=True),
     Column("trade_id", String(128), nullable=False, unique=True),
     *_trade_columns(),
     Column("source", String(10), nullable=False, server_default="engine"),
+    # Revision 0008: NULL for engine and drill rows (visible at once); an imported row's batch.
+    Column("import_batch_id", AutoId, nullable=True),
     CheckConstraint(_in("model_loss_function", LOSS_FUNCTIONS), name="ck_trade_loss_function"),
     CheckConstraint(_in("exit_reason", EXIT_REASONS), name="ck_trade_exit_reason"),
     CheckConstraint(_in("side", SIDES), name="ck_trade_side"),
@@ -104,9 +108,10 @@ trade_journal = Table(
         "ix_trade_journal_loss_entry",
         "model_loss_function",
         "entry_time",
-        postgresql_include=["crypto_symbol", "realized_pnl_pct"],
+        postgresql_include=["crypto_symbol", "realized_pnl_pct", "import_batch_id"],
     ),
     Index("ix_trade_journal_symbol_entry", "crypto_symbol", "entry_time"),
+    Index("ix_trade_journal_rows_import_batch", "import_batch_id"),
 )
 
 ftf_config = Table(
@@ -386,3 +391,36 @@ incident_checklist = Table(
     CheckConstraint(_in("state", CHECKLIST_STATES), name="ck_incident_checklist_state"),
     UniqueConstraint("incident_id", "item", name="uq_incident_checklist_item"),
 )
+# --- Journal import batches (revision 0009) --------------------------------------------------
+# `journal import` writes its rows into `trade_journal_rows` in short transactions under a batch
+# in state `staging`, then publishes the batch in one tiny transaction: the view `trade_journal`
+# shows a batch's rows only once it is published (all or nothing, docs/storage.md).
+
+IMPORT_BATCH_STATES = ("staging", "discarding", "published")
+
+journal_import_batches = Table(
+    "journal_import_batches",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("state", String(10), nullable=False),
+    Column("owner", String(64), nullable=False),  # the importer's liveness token
+    Column("actor", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("published_at", DateTime(timezone=False), nullable=True),
+    Column("inserted", Integer, nullable=True),
+    CheckConstraint(_in("state", IMPORT_BATCH_STATES), name="ck_journal_import_batches_state"),
+    sqlite_autoincrement=True,  # a batch id is never reused: no row can join another batch
+)
+
+views = MetaData()
+"""Views, created by the migrations (never by `metadata.create_all`)."""
+
+trade_journal = Table(
+    "trade_journal",
+    views,
+    Column("id", AutoId, primary_key=True),
+    Column("trade_id", String(128), nullable=False),
+    *_trade_columns(),
+    Column("source", String(10), nullable=False),
+)
+"""The view every reader uses: engine and drill rows plus the rows of published imports."""

@@ -1,4 +1,5 @@
-"""Reading and writing `trade_journal` rows; the only journal module that speaks SQL."""
+"""Reading and writing journal rows: reads through the view `trade_journal`, writes into
+`trade_journal_rows` (imports have their own module, `cvntrade.journal.import_batches`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from cvntrade.db.tables import trade_journal
+from cvntrade.db.tables import trade_journal, trade_journal_rows
 from cvntrade.journal.records import Trade
 
 INSERT_CHUNK = 5_000
@@ -19,7 +20,7 @@ def insert_trades(conn: Connection, trades: Sequence[Trade]) -> int:
     """Insert `trades` inside the caller's transaction; returns how many rows were written."""
     for start in range(0, len(trades), INSERT_CHUNK):
         chunk = trades[start : start + INSERT_CHUNK]
-        conn.execute(insert(trade_journal), [t.as_row() for t in chunk])
+        conn.execute(insert(trade_journal_rows), [t.as_row() for t in chunk])
     return len(trades)
 
 
@@ -38,7 +39,8 @@ def existing_trades(conn: Connection, trade_ids: Iterable[str]) -> dict[str, Tra
 
 def delete_trades_from_source(conn: Connection, source: str) -> int:
     """Remove every trade written by `source` (drills replace their previous history)."""
-    result = conn.execute(delete(trade_journal).where(trade_journal.c.source == source))
+    rows = trade_journal_rows
+    result = conn.execute(delete(rows).where(rows.c.source == source))
     return int(result.rowcount or 0)
 
 

@@ -26,7 +26,12 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.engine import write_transaction
-from cvntrade.db.tables import backtest_predictions, backtest_runs, backtest_trades, trade_journal
+from cvntrade.db.tables import (
+    backtest_predictions,
+    backtest_runs,
+    backtest_trades,
+    trade_journal_rows,
+)
 from cvntrade.errors import NotFoundError, UserInputError
 from cvntrade.trading.sinks import drill_trade_id
 
@@ -256,8 +261,9 @@ def delete_run(
     with write_transaction(db) as conn:
         prefix = drill_trade_id(run_id, "")
         journal = conn.execute(
-            delete(trade_journal).where(
-                trade_journal.c.source == "drill", trade_journal.c.trade_id.startswith(prefix)
+            delete(trade_journal_rows).where(
+                trade_journal_rows.c.source == "drill",
+                trade_journal_rows.c.trade_id.startswith(prefix),
             )
         ).rowcount
         trades = conn.execute(

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cvntrade.db.engine import write_transaction
-from cvntrade.db.tables import engine_status, predictions, trade_journal
+from cvntrade.db.tables import engine_status, predictions, trade_journal_rows
 from cvntrade.journal.records import Trade
 
 
@@ -105,7 +105,7 @@ def write_block(
     """
     with write_transaction(db) as conn:
         written_trades = insert_ignoring_duplicates(
-            conn, trade_journal, [t.as_row() for t in trades], ["trade_id"]
+            conn, trade_journal_rows, [t.as_row() for t in trades], ["trade_id"]
         )
         written_predictions = insert_ignoring_duplicates(
             conn,

@@ -24,7 +24,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from cvntrade.db.engine import write_transaction
-from cvntrade.db.tables import backtest_predictions, backtest_trades, trade_journal
+from cvntrade.db.tables import backtest_predictions, backtest_trades, trade_journal_rows
 from cvntrade.journal.records import Trade
 from cvntrade.trading.flags import TradingFlags, read_flags
 from cvntrade.trading.metrics import EngineMetrics
@@ -135,7 +135,7 @@ class BacktestSink:
                     }
                     for t in trades
                 ]
-                insert_ignoring_duplicates(conn, trade_journal, journal_rows, ["trade_id"])
+                insert_ignoring_duplicates(conn, trade_journal_rows, journal_rows, ["trade_id"])
         return written_trades, written_predictions
 
     def checkpoints(self, engine_id: str) -> dict[str, StatusRow]:
