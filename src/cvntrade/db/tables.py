@@ -123,6 +123,9 @@ ftf_config_history = Table(
     Column("reason", Text, nullable=False),
     Column("before_env", JsonDocument, nullable=False),
     Column("after_env", JsonDocument, nullable=False),
+    # Hash chain (revision 0008_audit_hash_chain): see cvntrade.db.chain.
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
 )
 
 audit_log = Table(
@@ -136,6 +139,9 @@ audit_log = Table(
     Column("before", JsonDocument, nullable=True),
     Column("after", JsonDocument, nullable=True),
     Column("reason", Text, nullable=False),
+    # Hash chain (revision 0008_audit_hash_chain): see cvntrade.db.chain.
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_target", "target", "at"),
 )
@@ -355,4 +361,18 @@ console_tokens = Table(
     Column("label", String(120), nullable=False),
     Column("created_at", DateTime(timezone=False), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=false()),
+)
+
+
+# --- Audit hash chain (revision 0008_audit_hash_chain) ---------------------------------------
+# One row per chained table (`audit_log`, `ftf_config_history`): how many rows the chain holds and
+# the hash of the newest one. Appenders lock it (FOR UPDATE) to serialise "read head + insert";
+# `cvntrade audit verify` compares it with the last row to catch rows removed from the end.
+
+hash_chain_heads = Table(
+    "hash_chain_heads",
+    metadata,
+    Column("table_name", String(40), primary_key=True),
+    Column("row_count", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
 )
