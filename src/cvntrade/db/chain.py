@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _quote  # = json.dumps(str)
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Table, insert, select, update
@@ -53,18 +54,31 @@ def canonical(columns: Sequence[str], values: Mapping[str, Any]) -> str:
     mantissa/exponent (so PostgreSQL's JSONB `1e+20` → `100000000000000000000` and SQLite's
     `1e+20` agree), datetimes as naive-UTC ISO text with microseconds, mapping keys sorted.
     """
-    parts = [
-        f"{json.dumps(name)}:{_value(values[name])}"
-        for name in sorted(columns)
-        if values.get(name) is not None
-    ]
-    return "{" + ",".join(parts) + "}"
+    names = sorted(columns)
+    return _encode(names, [values.get(name) for name in names])
 
 
 def chain_hash(prev_hash: str, columns: Sequence[str], values: Mapping[str, Any]) -> str:
     """`row_hash` of a row whose predecessor's hash is `prev_hash` (hex SHA-256)."""
-    payload = f"{prev_hash}\n{canonical(columns, values)}"
-    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+    return _digest(prev_hash, canonical(columns, values))
+
+
+def hash_sorted(prev_hash: str, names: Sequence[str], values: Sequence[Any]) -> str:
+    """`chain_hash` for values given in `sorted(columns)` order (verify's fast path)."""
+    return _digest(prev_hash, _encode(names, values))
+
+
+def _encode(names: Sequence[str], values: Sequence[Any]) -> str:
+    parts = [
+        f"{_quote(name)}:{_value(value)}"
+        for name, value in zip(names, values, strict=True)
+        if value is not None
+    ]
+    return "{" + ",".join(parts) + "}"
+
+
+def _digest(prev_hash: str, text: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{text}".encode("ascii")).hexdigest()
 
 
 def as_stored(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,43 +124,71 @@ def append_chained(conn: Connection, table: Table, values: Mapping[str, Any]) ->
 
 
 def _value(value: Any) -> str:
+    kind = type(value)  # exact types first: what the drivers return (verify's hot path)
+    if kind is str:
+        return _quote(value)
+    if kind is int:
+        return _digits(str(abs(value)), 0, value < 0)
+    if kind is float:
+        return _float(value)
+    if kind is dict:
+        items = sorted(value.items())
+        return "{" + ",".join(f"{_quote(k)}:{_value(v)}" for k, v in items) + "}"
+    if kind is list:
+        return "[" + ",".join(map(_value, value)) + "]"
+    return _other(value)
+
+
+def _other(value: Any) -> str:
+    """Subclasses and the rarer types (None, bool, Decimal, datetime, tuples, mappings)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float, Decimal)):
-        return _number(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _quote(str(value))
+    if isinstance(value, int):
+        return _digits(str(abs(int(value))), 0, value < 0)
+    if isinstance(value, float):
+        return _float(float(value))
+    if isinstance(value, Decimal):
+        return _decimal(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return json.dumps(value.isoformat(timespec="microseconds"))
+        return _quote(value.isoformat(timespec="microseconds"))
     if isinstance(value, Mapping):
         items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(f"{json.dumps(k)}:{_value(v)}" for k, v in items) + "}"
+        return "{" + ",".join(f"{_quote(k)}:{_value(v)}" for k, v in items) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_value(v) for v in value) + "]"
+        return "[" + ",".join(map(_value, value)) + "]"
     raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
-def _number(value: float | Decimal) -> str:
-    """An exact, backend-independent number token: `-15e19`, `25e-2`, `0`, `NaN`."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        value = Decimal(repr(value))  # the shortest text that reads back as this float
-    else:
-        value = Decimal(value)
+def _float(value: float) -> str:
+    """A float as the exact decimal of its shortest repr (what JSON and JSONB store)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    return _digits(whole + fraction, int(exponent or 0) - len(fraction), value < 0)
+
+
+def _decimal(value: Decimal) -> str:
     if not value.is_finite():
         return "NaN" if value.is_nan() else ("Infinity" if value > 0 else "-Infinity")
-    sign, digit_tuple, exponent = value.as_tuple()
+    sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
-    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    return _digits("".join(map(str, digits)), exponent, bool(sign))
+
+
+def _digits(digits: str, exponent: int, negative: bool) -> str:
+    """`digits` times 10^`exponent` as `[-]significant e exponent`: `-15e19`, `25e-2`, `0`."""
+    digits = digits.lstrip("0")
     if not digits:
         return "0"  # PostgreSQL's numeric has no negative zero
     significant = digits.rstrip("0")
     exponent += len(digits) - len(significant)
-    return f"{'-' if sign else ''}{significant}e{exponent}"
+    return f"{'-' if negative else ''}{significant}e{exponent}"

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
-from cvntrade.db.chain import GENESIS_HASH, HASHED_COLUMNS, chain_hash
+from cvntrade.db.chain import GENESIS_HASH, HASHED_COLUMNS, hash_sorted
 from cvntrade.db.tables import hash_chain_heads, metadata
 from cvntrade.domain import ChainBreak
 from cvntrade.errors import NotInitialisedError
@@ -94,27 +94,28 @@ def _verify_table(conn: Connection, name: str, anchors: set[str]) -> ChainReport
     ).first()
     if head is None:
         raise NotInitialisedError(f"{name} has no hash-chain head: run `cvntrade db upgrade`")
+    names = tuple(sorted(columns))  # rows come as (id, prev_hash, row_hash, *names)
     query = select(
-        table.c.id, *(table.c[c] for c in columns), table.c.prev_hash, table.c.row_hash
+        table.c.id, table.c.prev_hash, table.c.row_hash, *(table.c[c] for c in names)
     ).order_by(table.c.id)
     expected, count, last_id = GENESIS_HASH, 0, None
     while True:
         page = query if last_id is None else query.where(table.c.id > last_id)
-        rows = conn.execute(page.limit(PAGE_ROWS)).mappings().all()
+        rows = conn.execute(page.limit(PAGE_ROWS)).all()
         if not rows:
             break
         for row in rows:
             if count < head.row_count:
-                if row["prev_hash"] == expected and _content_ok(row, columns):
-                    anchors.discard(row["row_hash"])
-                    expected, count, last_id = row["row_hash"], count + 1, row["id"]
+                if row.prev_hash == expected and _content_ok(row, names):
+                    anchors.discard(row.row_hash)
+                    expected, count, last_id = row.row_hash, count + 1, row.id
                     continue
-                broken = _classify(conn, table, row, columns, expected, last_id)
+                broken = _classify(conn, table, row, names, expected, last_id)
             elif expected == head.head_hash:
                 broken = Broken(
                     ChainBreak.INSERTED,
-                    row["id"],
-                    f"row {row['id']} lies beyond the chain head ({head.row_count} rows): it "
+                    row.id,
+                    f"row {row.id} lies beyond the chain head ({head.row_count} rows): it "
                     "was not appended by the audit writer",
                 )
             else:
@@ -125,25 +126,26 @@ def _verify_table(conn: Connection, name: str, anchors: set[str]) -> ChainReport
     return ChainReport(name, count, last_id, expected, end)
 
 
-def _content_ok(row: Any, columns: tuple[str, ...]) -> bool:
-    if row["prev_hash"] is None or row["row_hash"] is None:
+def _content_ok(row: Any, names: tuple[str, ...]) -> bool:
+    """The row's hash matches its predecessor hash and content (`row` as selected above)."""
+    if row.prev_hash is None or row.row_hash is None:
         return False
-    return bool(chain_hash(row["prev_hash"], columns, row) == row["row_hash"])
+    return bool(hash_sorted(row.prev_hash, names, row[3:]) == row.row_hash)
 
 
 def _classify(
     conn: Connection,
     table: Table,
     row: Any,
-    columns: tuple[str, ...],
+    names: tuple[str, ...],
     expected: str,
     previous_id: int | None,
 ) -> Broken:
     """Why `row` does not follow `previous_id` (whose hash is `expected`) in the chain."""
-    row_id = int(row["id"])
+    row_id = int(row.id)
     after = f"row {previous_id}" if previous_id is not None else "the start of the chain"
     successor = _first_id(conn, table, table.c.prev_hash == expected, table.c.id > row_id)
-    if row["prev_hash"] == expected:
+    if row.prev_hash == expected:
         if successor is not None:  # two rows claim the same predecessor: this one is extra
             return Broken(
                 ChainBreak.INSERTED,
@@ -156,9 +158,7 @@ def _classify(
             f"row {row_id}: its content no longer matches its hash (changed after it was written)",
         )
     predecessor = (
-        None
-        if row["prev_hash"] is None
-        else _first_id(conn, table, table.c.row_hash == row["prev_hash"])
+        None if row.prev_hash is None else _first_id(conn, table, table.c.row_hash == row.prev_hash)
     )
     if predecessor is not None and predecessor > row_id:
         return Broken(
@@ -180,7 +180,7 @@ def _classify(
             row_id,
             f"row {row_id} is not in the chain: it continues at row {successor} after {after}",
         )
-    if not _content_ok(row, columns):
+    if not _content_ok(row, names):
         return Broken(
             ChainBreak.CHANGED,
             row_id,
