@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hypothesis import strategies as st
 
 SPECIAL_TEXT = [
@@ -122,3 +124,34 @@ def usually(flag: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list
     """`[flag, value]` three times in four, else `[]`: a required option, sometimes missing."""
     given = values.map(lambda value: [flag, value])
     return st.one_of(given, given, given, st.just([]))
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One option (or positional argument, `flag=None`) of a command: good and hostile values."""
+
+    flag: str | None
+    valid: st.SearchStrategy[str]
+    hostile: st.SearchStrategy[str]
+    required: bool = False
+
+
+@st.composite
+def command_line(
+    draw: st.DrawFn, words: tuple[str, ...], opts: tuple[Opt, ...], flags: tuple[str, ...] = ()
+) -> list[str]:
+    """`words` and options: about a third of lines are all valid (the command does its work),
+    the others spoil exactly one option (a hostile value, or leave it out)."""
+    spoiled = draw(st.one_of(st.just(-1), st.integers(-1, len(opts) - 1)))
+    args = list(words)
+    for index, opt in enumerate(opts):
+        if index == spoiled:
+            if draw(st.integers(0, 3)) == 0:
+                continue  # left out (a required one: a usage error)
+            value = draw(opt.hostile)
+        elif opt.required or draw(st.booleans()):
+            value = draw(opt.valid)
+        else:
+            continue
+        args += [value] if opt.flag is None else [opt.flag, value]
+    return args + [flag for flag in flags if draw(st.booleans())]
