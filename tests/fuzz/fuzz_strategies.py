@@ -155,3 +155,14 @@ def command_line(
             continue
         args += [value] if opt.flag is None else [opt.flag, value]
     return args + [flag for flag in flags if draw(st.booleans())]
+
+
+Commands = tuple[tuple[tuple[str, ...], tuple[Opt, ...]], ...]
+"""A table of (command words, its options)."""
+
+
+def any_command(table: Commands) -> st.SearchStrategy[list[str]]:
+    """Any command line of `table`, its options valid or one spoiled, `--json` or not."""
+    return st.sampled_from(table).flatmap(
+        lambda command: command_line(command[0], command[1], ("--json",))
+    )

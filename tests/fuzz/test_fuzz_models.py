@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fuzz_strategies import Opt, command_line, hostile_number, hostile_text
+from fuzz_strategies import Opt, any_command, hostile_number, hostile_text
 from fuzz_support import World, fuzz_settings
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -72,11 +72,7 @@ def registry_world(sqlite_world: World, mlflow_template: Path) -> World:
 
 
 @fuzz_settings(40)
-@given(
-    args=st.sampled_from(COMMANDS).flatmap(
-        lambda command: command_line(command[0], command[1], ("--json",))
-    )
-)
+@given(args=any_command(COMMANDS))
 @example(args=["models", "previous", NAME, "--before", "99999999999999999999"])
 @example(args=["models", "list-versions", "--name", NAME, "--max-results", "99999999999999999999"])
 @example(args=["models", "list-versions", "--name", NAME, "--max-results", "-1"])

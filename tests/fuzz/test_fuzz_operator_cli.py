@@ -7,7 +7,7 @@ contract of fuzz_support holds, and after every example the audit chain still ve
 
 from __future__ import annotations
 
-from fuzz_strategies import hostile_number, hostile_text, maybe, usually
+from fuzz_strategies import Opt, any_command, hostile_number, hostile_text
 from fuzz_support import World, fuzz_settings
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -32,77 +32,75 @@ good_assignment = st.one_of(
             "CVN_CALIBRATION=none",
         ]
     ),
-    st.tuples(st.sampled_from(["CVN_FOCAL_GAMMA", "CVN_FOCAL_ALPHA"]), hostile_number).map(
-        "=".join
+    st.tuples(
+        st.sampled_from(["CVN_FOCAL_GAMMA", "CVN_FOCAL_ALPHA"]),
+        st.sampled_from(["0.5", "2", "3.5"]) | st.floats(0.01, 5).map(str),
+    ).map("=".join),
+)
+assignment = st.one_of(st.tuples(keys, values).map("=".join), hostile_text)
+REASON = Opt("--reason", st.sampled_from(["tuning", "page: BTC [/] down"]), hostile_text, True)
+ACTOR = Opt("--actor", st.sampled_from(["alice", "ops bot"]), hostile_text)
+ID = st.sampled_from(["1", "2"])
+LIMIT = Opt("--limit", st.sampled_from(["1", "20"]), hostile_number)
+CONFIG = (
+    (
+        ("config", "set"),
+        (
+            Opt(None, good_assignment, assignment, required=True),
+            Opt(None, good_assignment, assignment),
+            REASON,
+            ACTOR,
+            Opt("--expect-version", st.sampled_from(["1", "2"]), hostile_number),
+        ),
+    ),
+    (("config", "history"), (LIMIT,)),
+    (("config", "show"), ()),
+)
+STATUSES = st.sampled_from(["open", "mitigated", "resolved", "false_positive"])
+INCIDENTS = (
+    (
+        ("incident", "open"),
+        (
+            Opt(
+                "--title", st.sampled_from(["BTC [/] down", "focal regression"]), hostile_text, True
+            ),
+            Opt("--severity", st.sampled_from(["P1", "P3"]), hostile_text),
+            Opt("--alert", st.just("expectancy_negative_focal"), hostile_text),
+            ACTOR,
+        ),
+    ),
+    (
+        ("incident", "note"),
+        (
+            Opt(None, ID, hostile_number, required=True),
+            Opt(None, st.sampled_from(["looking", "see [link=x]"]), hostile_text, True),
+            Opt("--status", STATUSES, hostile_text),
+            ACTOR,
+        ),
+    ),
+    (("incident", "show"), (Opt(None, ID, hostile_number, required=True),)),
+    (
+        ("incident", "list"),
+        (
+            Opt("--status", STATUSES, hostile_text),
+            Opt("--alert", st.just("x"), hostile_text),
+            LIMIT,
+        ),
     ),
 )
-assignment = st.one_of(good_assignment, st.tuples(keys, values).map("=".join), hostile_text)
-assignments = st.one_of(
-    st.lists(good_assignment, min_size=1, max_size=2),
-    st.lists(assignment, min_size=1, max_size=3),
-    st.just([]),
+CONTROLS = (
+    *(
+        ((switch, state), (REASON, ACTOR))
+        for switch in ("kill-switch", "halt")
+        for state in ("on", "off")
+    ),
+    (("alerts", "ack"), (Opt(None, ID, hostile_number, required=True), REASON, ACTOR)),
+    (("alerts", "list"), (LIMIT,)),
+    (("trade", "runs", "show"), (Opt(None, ID, hostile_number, required=True),)),
+    (("trade", "runs", "delete"), (Opt(None, ID, hostile_number, required=True), REASON)),
+    (("trade", "runs", "list"), (LIMIT,)),
+    (("audit", "verify"), (Opt("--anchor", st.just("ab" * 32), hostile_text),)),
 )
-
-
-@st.composite
-def config_args(draw: st.DrawFn) -> list[str]:
-    command = draw(st.sampled_from(["set", "show", "history"]))
-    if command == "set":
-        args = ["config", "set", *draw(assignments)]
-        args += draw(usually("--reason", hostile_text))
-        args += draw(maybe("--actor", hostile_text))
-        args += draw(maybe("--expect-version", hostile_number))
-    elif command == "history":
-        args = ["config", "history", *draw(maybe("--limit", hostile_number))]
-    else:
-        args = ["config", "show"]
-    return args + draw(st.sampled_from([[], ["--json"]]))
-
-
-@st.composite
-def incident_args(draw: st.DrawFn) -> list[str]:
-    command = draw(st.sampled_from(["open", "note", "show", "list"]))
-    ident = draw(st.one_of(st.sampled_from(["1", "2"]), hostile_number))
-    if command == "open":
-        args = ["incident", "open", *draw(usually("--title", hostile_text))]
-        args += draw(
-            maybe("--severity", st.one_of(st.sampled_from(["P1", "P4", "P5"]), hostile_text))
-        )
-        args += draw(maybe("--alert", hostile_text))
-        args += draw(maybe("--actor", hostile_text))
-    elif command == "note":
-        args = ["incident", "note", ident, draw(hostile_text)]
-        status = st.one_of(
-            st.sampled_from(["open", "mitigated", "resolved", "closed"]), hostile_text
-        )
-        args += draw(maybe("--status", status))
-    elif command == "show":
-        args = ["incident", "show", ident]
-    else:
-        args = ["incident", "list", *draw(maybe("--status", hostile_text))]
-        args += draw(maybe("--alert", hostile_text)) + draw(maybe("--limit", hostile_number))
-    return args + draw(st.sampled_from([[], ["--json"]]))
-
-
-@st.composite
-def control_args(draw: st.DrawFn) -> list[str]:
-    command = draw(st.sampled_from(["switch", "ack", "runs", "verify"]))
-    if command == "switch":
-        args = [
-            draw(st.sampled_from(["kill-switch", "halt"])),
-            draw(st.sampled_from(["on", "off"])),
-        ]
-        args += draw(usually("--reason", hostile_text)) + draw(maybe("--actor", hostile_text))
-    elif command == "ack":
-        args = ["alerts", "ack", draw(hostile_number), *draw(usually("--reason", hostile_text))]
-    elif command == "runs":
-        sub = draw(st.sampled_from(["show", "delete"]))
-        args = ["trade", "runs", sub, draw(hostile_number)]
-        if sub == "delete":
-            args += draw(usually("--reason", hostile_text))
-    else:
-        args = ["audit", "verify", *draw(maybe("--anchor", hostile_text))]
-    return args + draw(st.sampled_from([[], ["--json"]]))
 
 
 def _verified(world: World) -> None:
@@ -111,7 +109,7 @@ def _verified(world: World) -> None:
 
 
 @fuzz_settings(40)
-@given(args=config_args())
+@given(args=any_command(CONFIG))
 @example(
     args=["config", "history", "--limit", "99999999999999999999"]
 )  # was exit 70 (SQLite overflow)
@@ -121,7 +119,7 @@ def test_config_commands(world: World, args: list[str]) -> None:
 
 
 @fuzz_settings(40)
-@given(args=incident_args())
+@given(args=any_command(INCIDENTS))
 @example(args=["incident", "show", "99999999999999999999"])  # was exit 70: ids beyond 64 bits
 @example(args=["incident", "note", "99999999999999999999", "x"])
 @example(args=["incident", "list", "--limit", "99999999999999999999"])
@@ -131,8 +129,8 @@ def test_incident_commands(world: World, args: list[str]) -> None:
 
 
 @fuzz_settings(30)
-@given(args=control_args())
+@given(args=any_command(CONTROLS))
 @example(args=["alerts", "ack", "99999999999999999999", "--reason", "x"])  # was exit 70
 @example(args=["trade", "runs", "show", "99999999999999999999"])  # was exit 70
 def test_switches_acks_runs_and_verify(world: World, args: list[str]) -> None:
-    world.run(*args, negative=args[:2] == ["audit", "verify"])
+    world.run(*args, negative=args[:2] == ["audit", "verify"])  # 1: an anchor is missing

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fuzz_strategies import (
     Opt,
-    command_line,
+    any_command,
     hostile_number,
     hostile_symbols,
     hostile_text,
@@ -32,17 +32,28 @@ intervals = st.one_of(st.sampled_from(["1d", "1s", "1m", "0h", "7x", "", "1M"]),
 losses = st.one_of(st.sampled_from(["binary:logistic", "FOCAL", "none"]), hostile_text)
 
 
-@pytest.fixture
-def history(sqlite_world: World, mlflow_template: Path) -> World:
-    """The world with a drill journal, synthetic bars and an (empty) MLflow store."""
-    shutil.copy(mlflow_template, sqlite_world.home / "mlflow.db")
+def _with_history(world: World, mlflow_template: Path) -> World:
+    """`world` with a drill journal, synthetic bars and an (empty) MLflow store."""
+    shutil.copy(mlflow_template, world.home / "mlflow.db")
     for args in (
         ["drill", "journal", "--scenario", "focal-regression", "--into-database", "--now", NOW],
         ["data", "synth", "--symbols", "BTCUSDC", "--start", "2026-11-01", "--end", "2026-11-25"],
     ):
-        done = sqlite_world.run_cli(*args)
+        done = world.run_cli(*args)
         assert done.code == 0, done.err
-    return sqlite_world
+    return world
+
+
+@pytest.fixture
+def history(sqlite_world: World, mlflow_template: Path) -> World:
+    """A world with history on SQLite."""
+    return _with_history(sqlite_world, mlflow_template)
+
+
+@pytest.fixture
+def history_any(world: World, mlflow_template: Path) -> World:
+    """A world with history on SQLite and on PostgreSQL."""
+    return _with_history(world, mlflow_template)
 
 
 ACTOR = Opt("--actor", st.sampled_from(["alice", "ops bot"]), hostile_text)
@@ -127,25 +138,22 @@ WRITES = (
 )
 
 
-def lines(
-    table: tuple[tuple[tuple[str, ...], tuple[Opt, ...]], ...],
-) -> st.SearchStrategy[list[str]]:
-    """Any command of `table`, its options valid or one spoiled, `--json` or not."""
-    return st.sampled_from(table).flatmap(
-        lambda command: command_line(command[0], command[1], ("--json",))
-    )
-
-
 @fuzz_settings(35)
-@given(args=lines(READS))
+@given(args=any_command(READS))
 def test_reading_commands(history: World, args: list[str]) -> None:
     history.run(*args, negative=args[:2] == ["monitor", "check"])
 
 
 @fuzz_settings(35)
-@given(args=lines(WRITES))
+@given(args=any_command(WRITES))
 @example(args=["runbook", "confirm", "--incident", BIG])  # was exit 70: id beyond 64 bits
 # A refused automatic rollback printed its "auto: …" progress line before the error (2 lines):
 @example(args=["runbook", "rollback", "--dry-run", "--reason", "page", "--json"])
 def test_writing_commands(history: World, args: list[str]) -> None:
     history.run(*args)
+
+
+@fuzz_settings(12)
+@given(args=any_command(WRITES))
+def test_writing_commands_both_backends(history_any: World, args: list[str]) -> None:
+    history_any.run(*args)
