@@ -33,6 +33,8 @@ from sqlalchemy import JSON, Connection, Table, insert, select, update
 from cvntrade.db.tables import hash_chain_heads
 from cvntrade.errors import NotInitialisedError
 
+SAFE_INTEGER = 2**53
+"""Integers up to this are exact as floats too."""
 GENESIS_HASH = "0" * 64
 """The `prev_hash` of the first row of every chain."""
 
@@ -70,11 +72,26 @@ def hash_sorted(prev_hash: str, names: Sequence[str], values: Sequence[Any]) -> 
 
 def _encode(names: Sequence[str], values: Sequence[Any]) -> str:
     parts = [
-        f"{_quote(name)}:{_value(value)}"
+        f"{_quote(name)}:{_top(value)}"
         for name, value in zip(names, values, strict=True)
         if value is not None
     ]
     return "{" + ",".join(parts) + "}"
+
+
+def _top(value: Any) -> str:
+    """A column's value. SQLite gives a JSON column NUMERIC affinity, so a snapshot that is a
+    bare number is stored as a number, not as JSON text: an integral float comes back as the
+    exact integer (-4.003594466350373e16 → -40035944663503728) and an integer beyond 64 bits as
+    a float. So a bare integer beyond 2^53 is written as the float it would become; nested
+    numbers are inside JSON text and keep their form. (Two such integers closer than a float's
+    resolution hash alike: an edit between them would go unnoticed.)"""
+    if type(value) is int and abs(value) > SAFE_INTEGER:
+        try:
+            return _float(float(value))
+        except OverflowError:
+            return "Infinity" if value > 0 else "-Infinity"
+    return _value(value)
 
 
 def _digest(prev_hash: str, text: str) -> str:
