@@ -1,7 +1,9 @@
 """The append-only audit log: who changed what, when, from what to what, and why.
 
 Every operator-visible state change (config, alias, kill switch, halt, incident) writes one
-row here in the same transaction as the change itself. The database refuses UPDATE/DELETE.
+row here in the same transaction as the change itself. The database refuses UPDATE/DELETE, and
+every row is chained by hash to the one before it (`cvntrade.db.chain`) so that even a superuser
+who lifts those triggers cannot rewrite history unnoticed (`cvntrade audit verify`).
 A row belongs to an incident through the `incident_id` column (a foreign key), never through
 its text: a reason that happens to say `[incident #1]` attaches nothing.
 """
@@ -12,8 +14,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
+from cvntrade.clock import to_naive_utc
+from cvntrade.db.chain import append_chained
 from cvntrade.db.tables import audit_log
 from cvntrade.redaction import redact, redact_data
 from cvntrade.text import check_text
@@ -46,21 +50,24 @@ def write_audit(conn: Connection, entry: AuditEntry) -> None:
     The log is append-only and kept forever, so every text is redacted (`cvntrade.redaction`)
     before it is written: a library error quoted in a reason or snapshot must not store a password.
     Control characters in actor or reason are refused (`UserInputError`) on both backends alike.
+    The row is appended to the hash chain (serialised with other writers until commit).
     """
     check_text(entry.actor, "actor", max_len=ACTOR_MAX_LEN)
     check_text(entry.reason, "reason", multiline=True)
     check_text(entry.target, "target", max_len=TARGET_MAX_LEN)
-    conn.execute(
-        insert(audit_log).values(
-            at=entry.at,
-            actor=redact(entry.actor),
-            action=entry.action,
-            target=redact(entry.target),
-            before=redact_data(entry.before),
-            after=redact_data(entry.after),
-            reason=redact(entry.reason),
-            incident_id=entry.incident_id,
-        )
+    append_chained(
+        conn,
+        audit_log,
+        {
+            "at": to_naive_utc(entry.at),
+            "actor": redact(entry.actor),
+            "action": entry.action,
+            "target": redact(entry.target),
+            "before": redact_data(entry.before),
+            "after": redact_data(entry.after),
+            "reason": redact(entry.reason),
+            "incident_id": entry.incident_id,
+        },
     )
 
 

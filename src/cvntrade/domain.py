@@ -141,3 +141,18 @@ class RecoveryVerdict(StrEnum):
     NOT_RECOVERED = "not_recovered"
     NOT_YET_KNOWN = "not_yet_known"
     NO_ROLLBACK = "no_rollback"
+
+
+class ChainBreak(StrEnum):
+    """What `cvntrade audit verify` found wrong at the first broken row of a hash chain."""
+
+    CHANGED = "changed"
+    """The row's content (or its stored hash) no longer matches its hash."""
+    MISSING = "missing"
+    """Rows were removed: the row's predecessor is gone (or the end of the chain is)."""
+    INSERTED = "inserted"
+    """The row is not part of the chain: the chain skips it (or it lies beyond the head)."""
+    REORDERED = "reordered"
+    """The row's predecessor comes after it: rows were moved to other ids."""
+    ANCHOR = "anchor"
+    """A head hash recorded earlier (`--anchor`) is no longer in any chain: history rewritten."""

@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from cvntrade.cli.common import (
+    ID_MAX,
+    LIST_LIMIT_MAX,
     console,
     default_actor,
     fmt_pct,
@@ -24,7 +26,9 @@ runs_app = typer.Typer(
     no_args_is_help=True,
 )
 
-RUN_ID = typer.Argument(..., help="Run id, as shown by `cvntrade trade runs list`.", min=1)
+RUN_ID = typer.Argument(
+    ..., help="Run id, as shown by `cvntrade trade runs list`.", min=1, max=ID_MAX
+)
 JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
@@ -67,7 +71,7 @@ def print_run(run: BacktestRun, as_json: bool) -> None:
 
 @runs_app.command("list")
 def list_cmd(
-    limit: int = typer.Option(50, "--limit", min=1, help="Newest N runs."),
+    limit: int = typer.Option(50, "--limit", min=1, max=LIST_LIMIT_MAX, help="Newest N runs."),
     as_json: bool = JSON,
 ) -> None:
     """Backtest runs, newest first, with their headline figures."""

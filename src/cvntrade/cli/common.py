@@ -25,6 +25,10 @@ from cvntrade.clock import Clock, fixed_clock, parse_utc, utc_now
 
 PIPED_WIDTH = 400
 """Width of tables written to a file or pipe: Rich's default of 80 would cut columns."""
+ID_MAX = 2**63 - 1
+"""The largest row id either database can hold (64-bit): a larger `ID` is exit 2, not a crash."""
+LIST_LIMIT_MAX = 100_000
+"""The most rows a `--limit` may ask for (a huge one overflowed SQLite's LIMIT: exit 70)."""
 
 # markup=False: user text (reasons, titles, actors) is printed literally, never as Rich markup.
 console = Console(

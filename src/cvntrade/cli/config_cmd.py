@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from cvntrade.cli.common import console, default_actor, open_engine, print_json
+from cvntrade.cli.common import LIST_LIMIT_MAX, console, default_actor, open_engine, print_json
 
 app = typer.Typer(
     help="The ftf_config row (id = 1) the trainer and runbook read: show, set, history.",
@@ -89,7 +89,9 @@ def set_cmd(
 
 @app.command("history")
 def history_cmd(
-    limit: int = typer.Option(20, "--limit", min=1, help="How many changes to show."),
+    limit: int = typer.Option(
+        20, "--limit", min=1, max=LIST_LIMIT_MAX, help="How many changes to show."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Past changes, newest first: version, when, who, why, old → new."""

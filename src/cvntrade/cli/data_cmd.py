@@ -51,14 +51,20 @@ def _time(text: str, option: str) -> pd.Timestamp:
 
 @contextmanager
 def _progress(description: str, total: int) -> Iterator[Any]:
-    """A Rich progress bar on stderr (stdout stays clean for --json); yields an advance()."""
+    """A Rich progress bar on stderr (stdout stays clean for --json); yields an advance().
+
+    Only on a terminal: piped or captured, Rich ends even a transient bar with an empty line,
+    which put a blank line before every one-line error of `data import-binance` / `synth`.
+    """
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(
+        *columns, console=err_console, transient=True, disable=not err_console.is_terminal
+    ) as progress:
         task = progress.add_task(description, total=total)
 
         def advance(label: str = "") -> None:

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from cvntrade.cli.common import clock_from, console, default_actor, open_engine, print_json
+from cvntrade.cli.common import (
+    ID_MAX,
+    LIST_LIMIT_MAX,
+    clock_from,
+    console,
+    default_actor,
+    open_engine,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from cvntrade.app import AppContext
@@ -94,7 +102,7 @@ def open_cmd(
 
 @app.command("note")
 def note_cmd(
-    incident_id: int = typer.Argument(..., help="Incident id."),
+    incident_id: int = typer.Argument(..., min=1, max=ID_MAX, help="Incident id."),
     text: str = typer.Argument(..., help="The note."),
     status: str = typer.Option(
         None, "--status", help="Also move it to open, mitigated, resolved or false_positive."
@@ -119,7 +127,7 @@ def note_cmd(
 
 @app.command("show")
 def show_cmd(
-    incident_id: int = typer.Argument(..., help="Incident id."),
+    incident_id: int = typer.Argument(..., min=1, max=ID_MAX, help="Incident id."),
     as_json: bool = typer.Option(False, "--json", help="Print the incident and timeline as JSON."),
 ) -> None:
     """An incident and its timeline: notes and attached audited actions, oldest first."""
@@ -154,7 +162,9 @@ def list_cmd(
     alert: str = typer.Option(None, "--alert", help="Only this alert."),
     status: str = typer.Option(None, "--status", help="Only this status."),
     open_only: bool = typer.Option(False, "--open", help="Only ongoing (open or mitigated)."),
-    limit: int = typer.Option(50, "--limit", help="At most this many, newest first."),
+    limit: int = typer.Option(
+        50, "--limit", min=1, max=LIST_LIMIT_MAX, help="At most this many, newest first."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Incidents, newest first."""

@@ -16,6 +16,7 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 import typer
 
 from cvntrade.cli import (
+    audit_cmd,
     config_cmd,
     console_cmd,
     data_cmd,
@@ -58,6 +59,7 @@ app = typer.Typer(
 )
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(journal_cmd.app, name="journal")
 app.add_typer(expectancy_cmd.app, name="expectancy")
 app.add_typer(drill_cmd.app, name="drill")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from cvntrade.cli.common import clock_from, console, default_actor, fmt_pct, open_engine, print_json
+from cvntrade.cli.common import (
+    ID_MAX,
+    LIST_LIMIT_MAX,
+    clock_from,
+    console,
+    default_actor,
+    fmt_pct,
+    open_engine,
+    print_json,
+)
 
 app = typer.Typer(
     help=(
@@ -204,7 +213,9 @@ def _f(value: float | None) -> str:
 
 @alerts_app.command("list")
 def alerts_list_cmd(
-    limit: int = typer.Option(50, "--limit", min=1, help="How many events, newest first."),
+    limit: int = typer.Option(
+        50, "--limit", min=1, max=LIST_LIMIT_MAX, help="How many events, newest first."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The built-in evaluator's alert events (pending/firing/resolved), newest first."""
@@ -233,7 +244,9 @@ def alerts_list_cmd(
 
 @alerts_app.command("ack")
 def alerts_ack_cmd(
-    event_id: int = typer.Argument(..., help="Alert event id (see `cvntrade alerts list`)."),
+    event_id: int = typer.Argument(
+        ..., min=1, max=ID_MAX, help="Alert event id (see `cvntrade alerts list`)."
+    ),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the audit log and incident)."),
     actor: str = typer.Option(None, "--actor", help="Who (default: $CVN_ACTOR or login name)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

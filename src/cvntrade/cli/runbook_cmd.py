@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cvntrade.cli.common import (
+    ID_MAX,
     clock_from,
     console,
     default_actor,
@@ -42,7 +43,7 @@ ACTOR_HELP = "Who (default: $CVN_ACTOR or login name)."
 
 @app.command("confirm")
 def confirm_cmd(
-    incident: int = typer.Option(None, "--incident", help=INCIDENT_HELP),
+    incident: int = typer.Option(None, "--incident", min=1, max=ID_MAX, help=INCIDENT_HELP),
     now: str = typer.Option(None, "--now", help="Evaluate as of this UTC time (ISO-8601)."),
     actor: str = typer.Option(None, "--actor", help=ACTOR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -91,7 +92,7 @@ def check_config_cmd(
         help="Symbols whose champions to check (symbols live engines serve are always added).",
     ),
     strategy: str = typer.Option(DEFAULT_STRATEGY, "--strategy", help="Strategy of the models."),
-    incident: int = typer.Option(None, "--incident", help=INCIDENT_HELP),
+    incident: int = typer.Option(None, "--incident", min=1, max=ID_MAX, help=INCIDENT_HELP),
     actor: str = typer.Option(None, "--actor", help=ACTOR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
@@ -169,7 +170,7 @@ def rollback_cmd(
     heartbeat_max_age_s: float = typer.Option(
         10.0, "--heartbeat-max-age-s", help="Engines with an older heartbeat are not live."
     ),
-    incident: int = typer.Option(None, "--incident", help=INCIDENT_HELP),
+    incident: int = typer.Option(None, "--incident", min=1, max=ID_MAX, help=INCIDENT_HELP),
     actor: str = typer.Option(None, "--actor", help=ACTOR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:

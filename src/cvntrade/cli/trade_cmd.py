@@ -99,6 +99,8 @@ INTERVAL_OPTION = typer.Option("1h", "--interval", help="Bar interval of the sto
 
 
 def _progress(label: str, disable: bool) -> Progress:
+    """A transient bar on a terminal's stderr; nothing when piped (Rich would leave a blank
+    line there, before the one-line error of a failed replay)."""
     return Progress(
         TextColumn(label),
         BarColumn(),
@@ -106,7 +108,7 @@ def _progress(label: str, disable: bool) -> Progress:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=disable,
+        disable=disable or not err_console.is_terminal,
     )
 
 

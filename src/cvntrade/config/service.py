@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select, update
 from cvntrade.audit import AuditEntry, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.config.keys import normalise_value
+from cvntrade.db.chain import append_chained
 from cvntrade.db.engine import write_transaction
 from cvntrade.db.tables import ftf_config, ftf_config_history
 from cvntrade.errors import ConflictError, NotInitialisedError, UserInputError
@@ -135,15 +136,17 @@ def set_config(
         )
         if result.rowcount != 1:  # pragma: no cover - the row lock makes this unreachable
             raise ConflictError("config changed concurrently; retry")
-        conn.execute(
-            ftf_config_history.insert().values(
-                version=new_version,
-                changed_at=now,
-                actor=actor,
-                reason=reason,
-                before_env=before.env,
-                after_env=after_env,
-            )
+        append_chained(
+            conn,
+            ftf_config_history,
+            {
+                "version": new_version,
+                "changed_at": now,
+                "actor": actor,
+                "reason": reason,
+                "before_env": before.env,
+                "after_env": after_env,
+            },
         )
         write_audit(
             conn,

@@ -134,6 +134,9 @@ ftf_config_history = Table(
     Column("reason", Text, nullable=False),
     Column("before_env", JsonDocument, nullable=False),
     Column("after_env", JsonDocument, nullable=False),
+    # Hash chain (revision 0010_audit_hash_chain): see cvntrade.db.chain.
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
 )
 
 audit_log = Table(
@@ -149,6 +152,9 @@ audit_log = Table(
     Column("reason", Text, nullable=False),
     # Revision 0008: the incident the row belongs to (replaces the ` [incident #N]` reason tag).
     Column("incident_id", AutoId, ForeignKey("incidents.id"), nullable=True),
+    # Hash chain (revision 0010_audit_hash_chain): see cvntrade.db.chain.
+    Column("prev_hash", String(64), nullable=True),
+    Column("row_hash", String(64), nullable=True),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_target", "target", "at"),
     Index("ix_audit_log_incident", "incident_id", "at"),
@@ -424,3 +430,15 @@ trade_journal = Table(
     Column("source", String(10), nullable=False),
 )
 """The view every reader uses: engine and drill rows plus the rows of published imports."""
+# --- Audit hash chain (revision 0010_audit_hash_chain) ---------------------------------------
+# One row per chained table (`audit_log`, `ftf_config_history`): how many rows the chain holds and
+# the hash of the newest one. Appenders lock it (FOR UPDATE) to serialise "read head + insert";
+# `cvntrade audit verify` compares it with the last row to catch rows removed from the end.
+
+hash_chain_heads = Table(
+    "hash_chain_heads",
+    metadata,
+    Column("table_name", String(40), primary_key=True),
+    Column("row_count", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+)

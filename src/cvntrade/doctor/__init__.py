@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+from cvntrade.doctor.audit_check import check_audit_chain
 from cvntrade.doctor.checks import (
     FAIL,
     OK,
@@ -106,6 +107,7 @@ def run_doctor(
         checks.extend(check_champions(serving, wanted))
         checks.append(check_config_vs_champions(read_config(db).env, serving))
         checks.append(check_engines(engine_rows(db), serving, now=now))
+        checks.append(check_audit_chain(db))
     if db is not None:
         db.dispose()
 

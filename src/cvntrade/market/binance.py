@@ -16,6 +16,8 @@ two files counts like a gap inside one — monthly files with a missing month be
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,10 +239,24 @@ def _iso(ms: int) -> str:
     return str(np.datetime64(ms, "ms")) + "Z"
 
 
+# What a damaged or unusual file makes pandas' reader raise (a ZIP that is not one, truncated,
+# encrypted or compressed with an unsupported method): the user's file, not a bug (exit 2).
+READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    zipfile.BadZipFile,
+    zlib.error,
+    pd.errors.ParserError,
+)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+    except READ_ERRORS as exc:
         raise UserInputError(f"{path}: cannot read file: {str(exc).splitlines()[0]}") from None
     if raw.shape[1] != len(KLINE_COLUMNS):
         raise UserInputError(

@@ -303,17 +303,17 @@ def _auto_symbols(engine: Engine, *, clock: Clock, say: Progress) -> tuple[tuple
     from cvntrade.journal.repository import count_drill_trades_since
 
     negative = negative_focal_symbols(engine, clock=clock)[1]
-    rehearsal = count_drill_trades_since(engine, clock() - CONFIRM_WINDOW) > 0
-    say(f"auto: negative focal expectancy over 48 h on {', '.join(negative) or 'no symbol'}")
-    if rehearsal:
-        say("REHEARSAL: step 1's window holds drill trades (source=drill)")
-    if len(negative) < MIN_NEGATIVE_SYMBOLS:
+    if len(negative) < MIN_NEGATIVE_SYMBOLS:  # before any progress line: the refusal is one line
         raise UserInputError(
             f"automatic rollback refused: step 1's verdict is transient ({len(negative)} negative "
             f"symbol(s): {', '.join(negative) or 'none'}; a real alert needs "
             f"{MIN_NEGATIVE_SYMBOLS}); nothing was changed — name the symbols with --symbols to "
             "roll back by hand"
         )
+    rehearsal = count_drill_trades_since(engine, clock() - CONFIRM_WINDOW) > 0
+    say(f"auto: negative focal expectancy over 48 h on {', '.join(negative)}")
+    if rehearsal:
+        say("REHEARSAL: step 1's window holds drill trades (source=drill)")
     return negative, rehearsal
 
 

@@ -20,6 +20,7 @@ import typer
 from mlflow import MlflowClient
 from sqlalchemy import Engine, text
 
+from chain_tamper import tamper
 from cvntrade.cli import main
 from cvntrade.config import set_config
 from cvntrade.db import create_db_engine
@@ -218,3 +219,17 @@ def test_schema_check_is_pure() -> None:
     assert check_schema("0007", "0007").status == OK
     behind = check_schema("0003", "0007")
     assert behind.status == FAIL and "at revision 0003" in behind.detail
+
+
+def test_audit_trail_check_runs_verify(home: Path, db_url: str, engine: Engine) -> None:
+    set_config(engine, {"CVN_FOCAL_GAMMA": "3.0"}, actor="tester", reason="first")
+    set_config(engine, {"CVN_FOCAL_GAMMA": "4.0"}, actor="tester", reason="second")
+    check = by_name(doctor(settings_for(home, db_url)))["audit trail"]
+    assert check.status == OK and "audit_log 2 rows" in check.detail
+
+    tamper(engine, "UPDATE ftf_config_history SET reason = 'forged' WHERE id = 1")
+    report = doctor(settings_for(home, db_url))
+    check = by_name(report)["audit trail"]
+    assert not report.healthy and check.status == FAIL
+    assert "ftf_config_history: chain broken (changed): row 1:" in check.detail
+    assert "cvntrade audit verify" in (check.fix or "")
