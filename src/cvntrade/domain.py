@@ -71,3 +71,15 @@ class TradeSource(StrEnum):
     ENGINE = "engine"
     IMPORT = "import"
     DRILL = "drill"
+
+
+class IntentState(StrEnum):
+    """Where a recorded alias move stands (`alias_intents.state`).
+
+    `pending`: recorded, the registry may or may not have moved yet; `done`: moved and audited;
+    `abandoned`: the registry never moved (or something else moved it since), nothing to audit.
+    """
+
+    PENDING = "pending"
+    DONE = "done"
+    ABANDONED = "abandoned"

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from cvntrade.domain import ExitReason, IncidentStatus, LossFunction, TradeSource
+from cvntrade.domain import ExitReason, IncidentStatus, IntentState, LossFunction, TradeSource
 
 metadata = MetaData()
 
@@ -355,4 +355,30 @@ console_tokens = Table(
     Column("label", String(120), nullable=False),
     Column("created_at", DateTime(timezone=False), nullable=False),
     Column("revoked", Boolean, nullable=False, server_default=false()),
+)
+
+
+# --- Alias intents (revision 0008_alias_intents) ---------------------------------------------
+# An alias move is recorded here (committed) before the registry is touched, then settled:
+# `done` with its audit row, or `abandoned`. See docs/registry.md, "The intent protocol".
+
+INTENT_STATES = tuple(state.value for state in IntentState)
+
+alias_intents = Table(
+    "alias_intents",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("alias", String(60), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("settled_at", DateTime(timezone=False), nullable=True),
+    Column("settled_by", String(120), nullable=True),
+    Column("note", Text, nullable=True),
+    CheckConstraint(_in("state", INTENT_STATES), name="ck_alias_intents_state"),
+    Index("ix_alias_intents_state_model", "state", "model_name"),
 )

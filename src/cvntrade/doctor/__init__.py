@@ -12,12 +12,15 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from cvntrade.doctor.checks import (
     FAIL,
     OK,
     WARN,
     Check,
     DoctorReport,
+    check_alias_intents,
     check_champions,
     check_config_vs_champions,
     check_engines,
@@ -106,6 +109,7 @@ def run_doctor(
         checks.extend(check_champions(serving, wanted))
         checks.append(check_config_vs_champions(read_config(db).env, serving))
         checks.append(check_engines(engine_rows(db), serving, now=now))
+        checks.append(_alias_intents(db))
     if db is not None:
         db.dispose()
 
@@ -113,3 +117,19 @@ def run_doctor(
     checks.extend(check_binaries())
     checks.append(check_airflow(airflow_venv or Path.cwd() / ".venv-airflow"))
     return DoctorReport(tuple(checks))
+
+
+def _alias_intents(db: Engine) -> Check:
+    """Pending alias intents, and which of their models have a move in flight (lock held)."""
+    from cvntrade.db.locks import ModelLockBusyError, model_lock
+    from cvntrade.registry import pending_intents
+
+    pending = pending_intents(db)
+    in_flight = set()
+    for name in sorted({i.model_name for i in pending}):
+        try:
+            with model_lock(db, name, wait_s=0):
+                pass
+        except ModelLockBusyError:
+            in_flight.add(name)
+    return check_alias_intents(pending, in_flight)
