@@ -42,7 +42,7 @@ from cvntrade.doctor.probes import (
 )
 from cvntrade.settings import Settings
 
-__all__ = ["FAIL", "OK", "WARN", "Check", "DoctorReport", "run_doctor"]
+__all__ = ["FAIL", "OK", "WARN", "Check", "DoctorReport", "alias_intents_check", "run_doctor"]
 
 
 def run_doctor(
@@ -109,7 +109,7 @@ def run_doctor(
         checks.extend(check_champions(serving, wanted))
         checks.append(check_config_vs_champions(read_config(db).env, serving))
         checks.append(check_engines(engine_rows(db), serving, now=now))
-        checks.append(_alias_intents(db))
+        checks.append(alias_intents_check(db))
     if db is not None:
         db.dispose()
 
@@ -119,7 +119,7 @@ def run_doctor(
     return DoctorReport(tuple(checks))
 
 
-def _alias_intents(db: Engine) -> Check:
+def alias_intents_check(db: Engine) -> Check:
     """Pending alias intents, and which of their models have a move in flight (lock held)."""
     from cvntrade.db.locks import ModelLockBusyError, model_lock
     from cvntrade.registry import pending_intents
