@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, Float, cast, func, select
 
 from cvntrade.db.tables import predictions
 from cvntrade.monitoring.reference import Reference
@@ -102,10 +102,14 @@ def read_predictions(
     engine: Engine, symbol: str, since: dt.datetime, strategy: str | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], str | None]:
     """Bar close times (ms) and probabilities of `symbol` (and `strategy`, when given) since
-    `since`, and their strategy."""
+    `since`, and their strategy.
+
+    The database computes the epoch milliseconds, so no datetime object is built per row (on
+    SQLite that parse was most of the cost of reading 14 days of per-minute predictions).
+    """
     pr = predictions.c
     query = (
-        select(pr.bar_time, pr.probability, pr.strategy)
+        select(_epoch_ms(pr.bar_time, engine.dialect.name), pr.probability, pr.strategy)
         .where(pr.crypto_symbol == symbol, pr.bar_time >= since)
         .order_by(pr.bar_time)
     )
@@ -115,8 +119,17 @@ def read_predictions(
         rows = conn.execute(query).all()
     if not rows:
         return np.empty(0, np.int64), np.empty(0), None
-    times = np.array([r[0] for r in rows], dtype="datetime64[ms]").astype(np.int64)
-    return times, np.array([r[1] for r in rows], dtype=np.float64), str(rows[-1][2])
+    millis, probs, strategies = zip(*rows, strict=True)
+    times = np.rint(np.array(millis, dtype=np.float64)).astype(np.int64)
+    return times, np.array(probs, dtype=np.float64), str(strategies[-1])
+
+
+def _epoch_ms(column: ColumnElement[dt.datetime], dialect: str) -> ColumnElement[float]:
+    """Milliseconds since the epoch of a naive-UTC timestamp column, computed in SQL."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column) * 1000, Float)
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'; julianday() parses it, 2440587.5 is 1970-01-01.
+    return cast((func.julianday(column) - 2440587.5) * 86_400_000.0, Float)
 
 
 def symbol_drift(

@@ -203,21 +203,39 @@ def baseline_psi(
 
 def focal_models(engine: Engine, now: dt.datetime) -> dict[str, tuple[str, int, str]]:
     """Per symbol, the focal model (name, version, strategy) of its latest logged prediction in
-    the last 48 h: the model the alert is about, even after a rollback moved the champion."""
-    from sqlalchemy import select
+    the last 48 h: the model the alert is about, even after a rollback moved the champion.
+
+    Set-based: the database finds each symbol's latest focal bar in the window (an aggregate
+    over the (symbol, bar_time) index) and returns one row per symbol, instead of every
+    prediction of the window being sent to Python to keep the last one.
+    """
+    from sqlalchemy import and_, func, select
 
     from cvntrade.db.tables import predictions
 
     pr = predictions.c
+    in_window = and_(
+        pr.model_loss_function == "focal", pr.bar_time >= now - RECENT, pr.bar_time < now
+    )
+    latest = (
+        select(pr.crypto_symbol, func.max(pr.bar_time).label("bar_time"))
+        .where(in_window)
+        .group_by(pr.crypto_symbol)
+        .subquery()
+    )
     query = (
         select(pr.crypto_symbol, pr.model_name, pr.model_version, pr.strategy)
-        .where(pr.model_loss_function == "focal", pr.bar_time >= now - RECENT, pr.bar_time < now)
-        .order_by(pr.bar_time)
+        .join(
+            latest,
+            and_(pr.crypto_symbol == latest.c.crypto_symbol, pr.bar_time == latest.c.bar_time),
+        )
+        .where(pr.model_loss_function == "focal")
+        .order_by(pr.crypto_symbol, pr.strategy)
     )
     found: dict[str, tuple[str, int, str]] = {}
     with engine.connect() as conn:
         for symbol, name, version, strategy in conn.execute(query):
-            found[symbol] = (name, int(version), strategy)
+            found.setdefault(symbol, (name, int(version), strategy))
     return found
 
 
@@ -237,7 +255,9 @@ def gather(
     from cvntrade.monitoring.drift import symbol_drift
     from cvntrade.training.fingerprint import objective_fingerprint
 
-    folds = {f.crypto_symbol: f for f in expectancy_folds(engine, clock=lambda: now)}
+    folds = {
+        f.crypto_symbol: f for f in expectancy_folds(engine, clock=lambda: now, windows_only=True)
+    }
     models = focal_models(engine, now)
     wanted = list(symbols) if symbols else sorted(models)
     warmup = dt.timedelta(hours=LOOKBACK_BARS)
