@@ -123,5 +123,10 @@ def test_read_predictions_gives_epoch_milliseconds_in_bar_order(engine: Engine) 
         since_ms + 1250,
         int(np.datetime64(NOW, "ms").astype(np.int64)) - 60_000,
     ]
+    ada, _, latest = read_predictions(engine, "ADAUSDC", NOW - RECENT)  # every strategy
+    assert ada.tolist() == [_ms(NOW - 2 * H), _ms(NOW - H), _ms(NOW - H), _ms(NOW)]
+    assert latest == "SL0.5_TP1_H4"  # the strategy of the latest row
+    _, _, other = read_predictions(engine, "ADAUSDC", NOW - RECENT, "SL1_TP2_H8")
+    assert other == "SL1_TP2_H8"
     empty = read_predictions(engine, "NOPEUSDC", NOW - RECENT)
     assert (empty[0].size, empty[1].size, empty[2]) == (0, 0, None)
