@@ -156,3 +156,15 @@ class ChainBreak(StrEnum):
     """The row's predecessor comes after it: rows were moved to other ids."""
     ANCHOR = "anchor"
     """A head hash recorded earlier (`--anchor`) is no longer in any chain: history rewritten."""
+
+
+class IntentState(StrEnum):
+    """Where a recorded alias move stands (`alias_intents.state`).
+
+    `pending`: recorded, the registry may or may not have moved yet; `done`: moved and audited;
+    `abandoned`: the registry never moved (or something else moved it since), nothing to audit.
+    """
+
+    PENDING = "pending"
+    DONE = "done"
+    ABANDONED = "abandoned"

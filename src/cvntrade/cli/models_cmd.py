@@ -121,13 +121,51 @@ def set_alias_cmd(
                 "old_version": move.old_version,
                 "new_version": move.new_version,
                 "changed": move.changed,
+                "reconciled": [r.to_dict() for r in move.reconciled],
             }
         )
         return
+    for settled in move.reconciled:
+        console.print(f"reconciled first: {settled.describe()}")
     if move.changed:
         console.print(f"{name}@{alias}: {move.old_version} → {move.new_version} (audited)")
     else:
         console.print(f"{name}@{alias} already at version {move.new_version}: nothing to do")
+
+
+@app.command("reconcile")
+def reconcile_cmd(
+    name: str = typer.Option(
+        None, "--name", help="Only this registered model (default: every model with one pending)."
+    ),
+    actor: str = typer.Option(None, "--actor", help="Who (default: $CVN_ACTOR or login name)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the settled intents as JSON."),
+) -> None:
+    """Settle alias moves an interrupted process left half-done, from what the registry shows.
+
+    Every alias move is recorded as a pending intent before MLflow is touched and confirmed
+    (audit row) after. A process killed in between leaves the intent pending: if the registry
+    shows the alias at the intended version, the missing `models.set_alias` audit row and
+    `alias_events` row are written (intent `done`); otherwise the move never took effect
+    (intent `abandoned`, audited as `models.intent_abandoned`). Moves nothing itself. Exit 1
+    when an intent stays pending (its model is not in this registry: check MLFLOW_TRACKING_URI).
+    """
+    from cvntrade.domain import IntentState
+    from cvntrade.errors import ExitCode
+    from cvntrade.registry import reconcile_intents
+
+    settled = reconcile_intents(
+        open_engine(), _registry(), model_name=name, actor=actor or default_actor()
+    )
+    if as_json:
+        print_json({"settled": [s.to_dict() for s in settled]})
+    elif not settled:
+        console.print("no pending alias intent: nothing to reconcile")
+    else:
+        for item in settled:
+            console.print(item.describe())
+    if any(s.state == IntentState.PENDING for s in settled):
+        raise typer.Exit(ExitCode.NEGATIVE)
 
 
 @app.command("show")

@@ -32,6 +32,7 @@ from cvntrade.domain import (
     ChecklistState,
     ExitReason,
     IncidentStatus,
+    IntentState,
     LossFunction,
     TradeSource,
 )
@@ -441,4 +442,32 @@ hash_chain_heads = Table(
     Column("table_name", String(40), primary_key=True),
     Column("row_count", BigInteger, nullable=False),
     Column("head_hash", String(64), nullable=False),
+)
+
+
+# --- Alias intents (revision 0011_alias_intents) ---------------------------------------------
+# An alias move is recorded here (committed) before the registry is touched, then settled:
+# `done` with its audit row, or `abandoned`. See docs/registry.md, "The intent protocol".
+
+INTENT_STATES = tuple(state.value for state in IntentState)
+
+alias_intents = Table(
+    "alias_intents",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=False), nullable=False),
+    Column("model_name", String(120), nullable=False),
+    Column("alias", String(60), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("settled_at", DateTime(timezone=False), nullable=True),
+    Column("settled_by", String(120), nullable=True),
+    Column("note", Text, nullable=True),
+    # the incident whose runbook step moved the alias: its audit row joins that timeline
+    Column("incident_id", AutoId, ForeignKey("incidents.id"), nullable=True),
+    CheckConstraint(_in("state", INTENT_STATES), name="ck_alias_intents_state"),
+    Index("ix_alias_intents_state_model", "state", "model_name"),
 )

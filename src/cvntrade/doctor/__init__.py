@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from cvntrade.doctor.audit_check import check_audit_chain
 from cvntrade.doctor.checks import (
     FAIL,
@@ -19,6 +21,7 @@ from cvntrade.doctor.checks import (
     WARN,
     Check,
     DoctorReport,
+    check_alias_intents,
     check_champions,
     check_config_vs_champions,
     check_engines,
@@ -40,7 +43,7 @@ from cvntrade.doctor.probes import (
 )
 from cvntrade.settings import Settings
 
-__all__ = ["FAIL", "OK", "WARN", "Check", "DoctorReport", "run_doctor"]
+__all__ = ["FAIL", "OK", "WARN", "Check", "DoctorReport", "alias_intents_check", "run_doctor"]
 
 
 def run_doctor(
@@ -108,6 +111,7 @@ def run_doctor(
         checks.append(check_config_vs_champions(read_config(db).env, serving))
         checks.append(check_engines(engine_rows(db), serving, now=now))
         checks.append(check_audit_chain(db))
+        checks.append(alias_intents_check(db))
     if db is not None:
         db.dispose()
 
@@ -115,3 +119,19 @@ def run_doctor(
     checks.extend(check_binaries())
     checks.append(check_airflow(airflow_venv or Path.cwd() / ".venv-airflow"))
     return DoctorReport(tuple(checks))
+
+
+def alias_intents_check(db: Engine) -> Check:
+    """Pending alias intents, and which of their models have a move in flight (lock held)."""
+    from cvntrade.db.locks import ModelLockBusyError, model_lock
+    from cvntrade.registry import pending_intents
+
+    pending = pending_intents(db)
+    in_flight = set()
+    for name in sorted({i.model_name for i in pending}):
+        try:
+            with model_lock(db, name, wait_s=0):
+                pass
+        except ModelLockBusyError:
+            in_flight.add(name)
+    return check_alias_intents(pending, in_flight)

@@ -9,15 +9,18 @@ answers in seconds even when a server is down.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
 from cvntrade.market import ParquetStore
 from cvntrade.runbook.serving import Serving
 from cvntrade.trading.persistence import ENGINE_HEARTBEAT_MAX_AGE
+
+if TYPE_CHECKING:
+    from cvntrade.registry.records import AliasIntent
 
 Status = Literal["ok", "warn", "fail"]
 OK: Status = "ok"
@@ -239,6 +242,37 @@ def check_engines(
         )
     engines = sorted({r[0] for r in live})
     return Check("engines", OK, f"{len(engines)} live engine(s): {', '.join(engines)}")
+
+
+def check_alias_intents(pending: Sequence[AliasIntent], in_flight: Collection[str]) -> Check:
+    """No alias move was left half-done: every recorded intent was confirmed or settled.
+
+    A pending intent whose model's lock is free (`in_flight` lists the models whose lock is
+    held right now) belongs to a process that died between its registry write and its audit
+    row: the alias may have moved with no audit row yet. `cvntrade models reconcile` settles it.
+    """
+    if not pending:
+        return Check("alias intents", OK, "no pending alias move")
+    stuck = [i for i in pending if i.model_name not in in_flight]
+    if not stuck:
+        moving = ", ".join(sorted({i.target for i in pending}))
+        return Check(
+            "alias intents",
+            WARN,
+            f"alias move in progress: {moving}",
+            "re-run `cvntrade doctor` in a moment",
+        )
+    listed = "; ".join(
+        f"#{i.id} {i.target} {i.from_version} → {i.to_version} "
+        f"by {i.actor} at {i.at:%Y-%m-%d %H:%M}"
+        for i in stuck[:5]
+    ) + (f"; and {len(stuck) - 5} more" if len(stuck) > 5 else "")
+    return Check(
+        "alias intents",
+        FAIL,
+        f"{len(stuck)} interrupted alias move(s), not audited yet: {listed}",
+        "`cvntrade models reconcile` (writes the missing audit rows from what the registry shows)",
+    )
 
 
 def engine_rows(db: Engine) -> list[tuple[str, str, str, dt.datetime, int | None]]:

@@ -6,7 +6,9 @@
    cell, or for the best cell when gamma/alpha are not given; a failing gate is refused with
    `GateRefusedError` (exit 1) unless `force` and a `reason` are given (then it is audited as
    forced). A binary promotion (the baseline) needs no gate;
-2. **registry reads** — the sweep's config from its MLflow parent run, the current champion, and
+2. **registry reads** — alias intents an interrupted earlier move of this model left pending are
+   reconciled first (`cvntrade.registry.reconcile_intents`); then the sweep's config from its
+   MLflow parent run, the current champion, and
    a matching existing version: same loss, gamma, alpha, calibration and dataset hash (version
    tags), same folds, scheme, embargo, costs and XGBoost parameters (run params), not a
    recalibration. Every read happens before anything is written, so an unreachable registry
@@ -14,14 +16,17 @@
 3. **version** — the matching version, or a new one trained by `run_training` with exactly the
    sweep's configuration on exactly the sweep's rows (the dataset hash is checked first);
 4. **move** — version tags `sweep_key`, `gate` (`passed`, `forced` or `baseline`) and
-   `gate_criteria_version`, then `cvntrade.registry.set_alias` moves `champion` (audit row
-   `models.set_alias` + `alias_events`, in one transaction around the registry call);
+   `gate_criteria_version`, then `cvntrade.registry.set_alias` moves `champion` through the
+   intent protocol (intent committed, registry moved, then audit row `models.set_alias` +
+   `alias_events` + intent `done` in one transaction);
 5. **record** — one `gate.promote` audit row with the verdict (the chosen cell's criteria), the
    sweep key, whether it was forced and whether a version was trained.
 
 Re-running a finished promotion changes nothing. If the database fails between steps 4 and 5,
 re-running writes the missing `gate.promote` row (it is written whenever the latest one does not
-already record this version).
+already record this version). If the process is killed inside step 4 after the registry moved,
+the re-run's reconciliation writes the missing `models.set_alias` row and the `gate.promote` row
+records the champion that promotion replaced.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from cvntrade.audit import AuditEntry, read_audit, write_audit
 from cvntrade.clock import Clock, utc_now
 from cvntrade.db.engine import write_transaction
-from cvntrade.domain import LossFunction
+from cvntrade.domain import IntentState, LossFunction
 from cvntrade.errors import GateRefusedError, NotFoundError, UserInputError
 from cvntrade.gate.cells import BASELINE, Cell, focal_cell
 from cvntrade.gate.config import SweepConfig
@@ -41,7 +46,7 @@ from cvntrade.gate.results import load_sweep
 from cvntrade.gate.tracking import SweepTracker
 from cvntrade.gate.verdict import GateVerdict, evaluate_gate
 from cvntrade.market import ParquetStore
-from cvntrade.registry import CHAMPION, MlflowRegistry, set_alias
+from cvntrade.registry import CHAMPION, MlflowRegistry, reconcile_intents, set_alias
 from cvntrade.registry.mlflow_errors import translated_mlflow_errors
 from cvntrade.registry.service import SEARCH_DEPTH
 from cvntrade.strategy import Strategy, model_name, parse_symbol, strategy_label
@@ -140,6 +145,7 @@ def promote(
             f"--interval {config.interval}"
         )
     name = model_name(symbol, parsed, interval=interval)
+    settled = reconcile_intents(engine, registry, model_name=name, actor=actor, clock=clock)
     old = _champion(registry, name)
     existing = _matching_version(registry, name, config, cell)
     if existing is None:
@@ -163,6 +169,22 @@ def promote(
         actor=actor,
         clock=clock,
     )
+    # A promotion killed after its registry write left an intent that `settled` just completed:
+    # this run finishes that promotion, from the champion it replaced.
+    resumed = next(
+        (
+            r.intent
+            for r in settled
+            if r.state == IntentState.DONE
+            and r.intent.alias == CHAMPION
+            and r.intent.to_version == version
+        ),
+        None,
+    )
+    if move.changed:
+        old = move.old_version
+    elif resumed is not None:
+        old = resumed.from_version
     result = PromotionResult(
         model_name=name,
         symbol=symbol,

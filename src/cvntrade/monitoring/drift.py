@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, Float, cast, func, select
 
 from cvntrade.db.tables import predictions
 from cvntrade.monitoring.reference import Reference
@@ -102,21 +102,39 @@ def read_predictions(
     engine: Engine, symbol: str, since: dt.datetime, strategy: str | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], str | None]:
     """Bar close times (ms) and probabilities of `symbol` (and `strategy`, when given) since
-    `since`, and their strategy."""
+    `since`, and their strategy.
+
+    The database computes the epoch milliseconds and only two numbers per row travel, so no
+    datetime or string object is built per row (they were most of the cost of reading 14 days
+    of per-minute predictions); the strategy is read once, from the latest row.
+    """
     pr = predictions.c
+    where = [pr.crypto_symbol == symbol, pr.bar_time >= since]
+    if strategy is not None:
+        where.append(pr.strategy == strategy)
     query = (
-        select(pr.bar_time, pr.probability, pr.strategy)
-        .where(pr.crypto_symbol == symbol, pr.bar_time >= since)
+        select(_epoch_ms(pr.bar_time, engine.dialect.name), pr.probability)
+        .where(*where)
         .order_by(pr.bar_time)
     )
-    if strategy is not None:
-        query = query.where(pr.strategy == strategy)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+        if rows and strategy is None:  # the strategy of the latest row: one index seek
+            latest = select(pr.strategy).where(*where).order_by(pr.bar_time.desc()).limit(1)
+            strategy = conn.execute(latest).scalar_one()
     if not rows:
         return np.empty(0, np.int64), np.empty(0), None
-    times = np.array([r[0] for r in rows], dtype="datetime64[ms]").astype(np.int64)
-    return times, np.array([r[1] for r in rows], dtype=np.float64), str(rows[-1][2])
+    millis, probs = zip(*rows, strict=True)
+    times = np.rint(np.array(millis, dtype=np.float64)).astype(np.int64)
+    return times, np.array(probs, dtype=np.float64), str(strategy)
+
+
+def _epoch_ms(column: ColumnElement[dt.datetime], dialect: str) -> ColumnElement[float]:
+    """Milliseconds since the epoch of a naive-UTC timestamp column, computed in SQL."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column) * 1000, Float)
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'; julianday() parses it, 2440587.5 is 1970-01-01.
+    return cast((func.julianday(column) - 2440587.5) * 86_400_000.0, Float)
 
 
 def symbol_drift(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cvntrade.domain import BASELINE_CONFIG_LOSS
+from cvntrade.registry.intents import count_by_state
 from cvntrade.runbook.propagation import (
     NO_LIVE_ENGINE,
     NOT_SWITCHED,
@@ -61,8 +62,21 @@ def rollback_lines(result: RollbackResult) -> list[str]:
         lines += [_plan_line(item) for item in result.symbols]
         if not result.symbols:
             lines.append("no symbol to roll back")
+        if result.reconciled:
+            lines.append(
+                f"alias intents: {len(result.reconciled)} pending (an interrupted move); the "
+                "real run reconciles them first (`cvntrade models reconcile`)"
+            )
         lines.append(f"incident: {result.attachment}")
         return lines
+    if result.reconciled:
+        counts = count_by_state(result.reconciled)
+        lines.append(
+            "alias intents reconciled: "
+            + ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+            + " (interrupted moves: `done` wrote the missing audit row, `abandoned` never "
+            "took effect)"
+        )
     propagation = result.propagation
     if propagation is not None and propagation.symbols:
         lines.append(

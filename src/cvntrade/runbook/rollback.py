@@ -17,7 +17,10 @@ One call does what the runbook asks an operator to type under pressure:
 
 Idempotent and resumable: every decision is re-derived from the registry and the config, so a
 run interrupted anywhere (registry down: `DependencyError`, or SIGKILL) is finished by running
-the same command again, which skips what is already done. Each alias move re-reads the champion
+the same command again, which skips what is already done. Before planning, it reconciles the
+alias intents an interrupted move left pending (`cvntrade.registry.reconcile_intents`): a move
+killed after the registry write gets its missing audit row instead of being skipped as "already
+binary", and the report counts what was reconciled. Each alias move re-reads the champion
 under the model's lock, so parallel runs audit each real move once and report the others as
 `unchanged`. An automatic run (`auto`) refuses when step 1's verdict is `transient` (fewer than
 two negative symbols): it never flips the config on a single bad symbol. When step 1's window
@@ -39,8 +42,18 @@ from cvntrade.config import read_config, set_config
 from cvntrade.db.engine import write_transaction
 from cvntrade.domain import BASELINE_CONFIG_LOSS
 from cvntrade.errors import CvnError, DependencyError, UserInputError
-from cvntrade.registry import CHAMPION, AliasMove, Registry, champion_of, previous_non_focal
+from cvntrade.registry import (
+    CHAMPION,
+    AliasMove,
+    Registry,
+    Settlement,
+    champion_of,
+    pending_intents,
+    previous_non_focal,
+    reconcile_intents,
+)
 from cvntrade.registry import set_alias as move_alias
+from cvntrade.registry.intents import count_by_state
 from cvntrade.runbook.incidents import fetch_incident, resolve_attachment, update_status
 from cvntrade.runbook.propagation import (
     DEFAULT_HEARTBEAT_MAX_AGE_S,
@@ -123,6 +136,9 @@ class RollbackResult:
     changed: bool
     rehearsal: bool = False
     """Step 1's window held drill rows: this run rehearsed the runbook on drill data."""
+    reconciled: tuple[Settlement, ...] = ()
+    """Alias intents an interrupted earlier move left pending, settled before planning (a dry
+    run settles nothing: it lists them with state `pending`)."""
 
 
 def parse_symbols(text: str) -> tuple[str, ...] | None:
@@ -206,6 +222,9 @@ def rollback(
     if symbols is None:
         symbols, rehearsal = _auto_symbols(engine, clock=clock, say=say)
     try:
+        reconciled = _reconcile(
+            engine, registry, symbols, strategy, dry_run=dry_run, actor=actor, clock=clock, say=say
+        )
         plan = plan_symbols(registry, symbols, strategy=strategy, actor=actor, reason=reason)
     except DependencyError as exc:
         raise DependencyError(f"{exc} (after {monotonic() - start:.1f} s)") from None
@@ -227,6 +246,7 @@ def rollback(
             timing=RollbackTiming(elapsed, 0.0, elapsed, REVERT_SLA_S, PROPAGATION_SLA_S, True),
             changed=False,
             rehearsal=rehearsal,
+            reconciled=reconciled,
         )
     change = set_config(
         engine,
@@ -293,9 +313,45 @@ def rollback(
         timing=timing,
         changed=change.changed or any(s.done for s in outcome),
         rehearsal=rehearsal,
+        reconciled=reconciled,
     )
     _record(engine, result, reason=reason, actor=actor, clock=clock)
     return result
+
+
+def _reconcile(
+    engine: Engine,
+    registry: Registry,
+    symbols: Sequence[str],
+    strategy: str,
+    *,
+    dry_run: bool,
+    actor: str,
+    clock: Clock,
+    say: Progress,
+) -> tuple[Settlement, ...]:
+    """Settle the intents an interrupted move left pending, before the plan reads the aliases.
+
+    Without this, a move killed after the registry write but before its audit row would make
+    this symbol look "already binary" and the re-run would skip it, leaving the move unaudited.
+    A dry run only lists them.
+    """
+    settled: list[Settlement] = []
+    for symbol in symbols:
+        name = model_name(symbol, strategy)
+        if dry_run:
+            found = [
+                Settlement(i, i.state, None, "pending: a real run settles it first")
+                for i in pending_intents(engine, name)
+            ]
+        else:
+            found = list(
+                reconcile_intents(engine, registry, model_name=name, actor=actor, clock=clock)
+            )
+        for item in found:
+            say(f"{symbol}: reconciled {item.describe()}")
+        settled.extend(found)
+    return tuple(settled)
 
 
 def _auto_symbols(engine: Engine, *, clock: Clock, say: Progress) -> tuple[tuple[str, ...], bool]:
@@ -401,9 +457,15 @@ def _record(
 ) -> None:
     """The run's audit row; an attached `open` incident becomes `mitigated` once all switched."""
     moved = [s.crypto_symbol for s in result.symbols if s.done]
+    counts = count_by_state(result.reconciled)
+    settled = (
+        ", reconciled " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        if counts
+        else ""
+    )
     summary = (
         f"rollback: config v{result.config_version_before} → v{result.config_version_after}, "
-        f"moved {', '.join(moved) or 'nothing'}, {result.timing.total_s:.2f} s "
+        f"moved {', '.join(moved) or 'nothing'}{settled}, {result.timing.total_s:.2f} s "
         f"({'within' if result.timing.within_sla else 'OUTSIDE'} the {REVERT_SLA_S:g} s SLA)"
         + (" [REHEARSAL on drill data]" if result.rehearsal else "")
     )
@@ -431,6 +493,10 @@ def _record(
                     "version": result.config_version_after,
                     "champions": {s.crypto_symbol: s.target_version for s in result.symbols},
                     "actions": {s.crypto_symbol: s.action for s in result.symbols},
+                    "reconciled": {
+                        "counts": counts,
+                        "intents": {str(r.intent.id): r.state for r in result.reconciled},
+                    },
                     "propagation": {}
                     if propagation is None
                     else {

@@ -94,3 +94,34 @@ def test_drill_replaces_previous_drill_and_is_audited(engine: Engine) -> None:
     audits = read_audit(engine, action="drill.journal")
     assert [a.actor for a in audits] == ["b", "a"]
     assert audits[0].after["scenario"] == "focal-regression"
+
+
+def test_windows_only_folds_are_the_same_numbers_without_long_idle_symbols(
+    engine: Engine,
+) -> None:
+    from sqlalchemy import insert
+
+    from cvntrade.db.tables import trade_journal
+
+    run_journal_drill(engine, "focal-regression", seed=9, actor="t", clock=fixed_clock(NOW))
+    old = NOW - dt.timedelta(days=15)
+    with engine.begin() as conn:  # a symbol whose last focal trade is older than 14 d
+        conn.execute(
+            insert(trade_journal).values(
+                trade_id="idle-1", crypto_symbol="DOGEUSDC", strategy="SL0.5_TP1_H4",
+                model_name="m", model_version=1, model_loss_function="focal", side="long",
+                entry_time=old, exit_time=old, entry_price=1.0, exit_price=1.0,
+                exit_reason="horizon", fees_pct=0.1, realized_pnl_pct=-3.0, source="import",
+            )
+        )  # fmt: skip
+    clock = fixed_clock(NOW)
+    full = {r.crypto_symbol: r for r in expectancy_folds(engine, clock=clock)}
+    bounded = {r.crypto_symbol: r for r in expectancy_folds(engine, clock=clock, windows_only=True)}
+    idle = full.pop("DOGEUSDC")
+    assert (idle.exp_7d, idle.exp_48h, idle.exp_14d_baseline) == (None, None, None)
+    assert set(bounded) == set(full) and len(bounded) >= 2
+    for symbol, row in bounded.items():  # summation order may differ: equal to 1e-12
+        other = full[symbol]
+        for field in ("exp_7d", "exp_48h", "exp_14d_baseline"):
+            want = getattr(other, field)
+            assert getattr(row, field) == pytest.approx(want, rel=1e-12, abs=1e-12)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
 from cvntrade.errors import UserInputError
+from cvntrade.registry import AliasIntent, Settlement
 from cvntrade.runbook import (
     ALREADY_BINARY,
     MOVE,
@@ -117,3 +119,32 @@ def test_report_names_laggards_and_the_sla_verdict() -> None:
     assert "SOLUSDC v2: switched after 0.40 s" in text
     assert "= 1.75 s — OUTSIDE the 60 s revert SLA" in text
     assert "NOT SWITCHED IN TIME: BTCUSDC;" in text
+
+
+def _settled(state: str) -> Settlement:
+    intent = AliasIntent(
+        id=9,
+        at=AT,
+        model_name=NAME.format("BTCUSDC"),
+        alias="champion",
+        from_version=3,
+        to_version=2,
+        actor="oncall",
+        reason="r",
+        state="pending",
+    )
+    return Settlement(intent, state, 2 if state == "done" else None, "n")
+
+
+def test_report_counts_the_alias_intents_reconciled_first() -> None:
+    result = replace(
+        _result(dry_run=False, propagation=None),
+        reconciled=(_settled("done"), _settled("done"), _settled("abandoned")),
+    )
+    lines = rollback_lines(result)
+    [line] = [ln for ln in lines if ln.startswith("alias intents reconciled")]
+    assert line.startswith("alias intents reconciled: 1 abandoned, 2 done (")
+    dry = replace(_result(dry_run=True, propagation=None), reconciled=(_settled("pending"),))
+    assert any(ln.startswith("alias intents: 1 pending") for ln in rollback_lines(dry))
+    plain = rollback_lines(_result(dry_run=False, propagation=None))
+    assert not any(ln.startswith("alias intents") for ln in plain)
