@@ -6,6 +6,8 @@ time is reported as `backfill_s`). Then, in the same run:
 
 * `verify_s`: `verify_chains` (keyset pages, canonical form and SHA-256 per row, one snapshot);
 * `scan_s`: the baseline, the same keyset-paged SELECT of the same columns without hashing;
+* `*_cpu_s`: this process's CPU time for both (steadier than wall time on a busy machine; the
+  PostgreSQL server's own CPU is not in it);
 * `verify_peak_mib`: tracemalloc peak during a second verify (flat: rows are paged, not held);
 * `append_ms` vs `plain_insert_ms`: one audited write (`write_audit`, chained) in its own write
   transaction against a plain INSERT of the same row, averaged over --appends writes.
@@ -67,11 +69,13 @@ def _fill(engine: Engine, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def _scan(engine: Engine) -> tuple[float, int]:
-    """The baseline: the same keyset-paged read as verify, without canonical form or hashing."""
+def _scan(engine: Engine) -> tuple[float, float, int]:
+    """The baseline: the same keyset-paged read as verify, without canonical form or hashing.
+
+    Returns wall seconds, this process's CPU seconds and the rows read."""
     columns = [audit_log.c[c] for c in AUDIT_LOG_HASHED]
     query = select(audit_log.c.id, *columns, audit_log.c.prev_hash, audit_log.c.row_hash)
-    started, count, last = time.perf_counter(), 0, None
+    started, cpu, count, last = time.perf_counter(), time.process_time(), 0, None
     with engine.connect() as conn, conn.begin():
         while True:
             page = query if last is None else query.where(audit_log.c.id > last)
@@ -80,7 +84,7 @@ def _scan(engine: Engine) -> tuple[float, int]:
                 break
             count += len(rows)
             last = rows[-1]["id"]
-    return time.perf_counter() - started, count
+    return time.perf_counter() - started, time.process_time() - cpu, count
 
 
 def _appends(engine: Engine, n: int) -> tuple[float, float]:
@@ -104,8 +108,10 @@ def measure(url: str, backend: str, rows: int, appends: int) -> dict[str, Any]:
         upgrade(engine)
         backfill_s = _fill(engine, rows)
         _scan(engine)  # warm the cache for both measurements alike
-        scan_s, scanned = _scan(engine)
+        scan_s, scan_cpu_s, scanned = _scan(engine)
+        cpu = time.process_time()
         report = verify_chains(engine)
+        verify_cpu_s = time.process_time() - cpu
         assert report.intact and report.chains[0].rows == scanned == rows, report
         tracemalloc.start()
         verify_chains(engine)
@@ -121,6 +127,9 @@ def measure(url: str, backend: str, rows: int, appends: int) -> dict[str, Any]:
         "verify_s": round(report.seconds, 3),
         "scan_s": round(scan_s, 3),
         "verify_vs_scan_ratio": round(report.seconds / scan_s, 2),
+        "verify_cpu_s": round(verify_cpu_s, 3),
+        "scan_cpu_s": round(scan_cpu_s, 3),
+        "verify_vs_scan_cpu_ratio": round(verify_cpu_s / scan_cpu_s, 2),
         "verify_rows_per_s": round(rows / report.seconds),
         "verify_peak_mib": round(peak / 2**20, 1),
         "backfill_s": round(backfill_s, 3),

@@ -9,6 +9,14 @@ import pytest
 from fuzz_support import World, make_world
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of this directory `fuzz` (`pytest -m fuzz` runs the suite alone)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.fuzz)
+
+
 @pytest.fixture
 def world(
     db_url: str,
