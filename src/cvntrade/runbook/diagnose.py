@@ -161,9 +161,7 @@ def score_calibration(symbols: Sequence[SymbolEvidence]) -> CauseVerdict:
         f"{fmt(s.sharpness_recent)} vs {fmt(s.sharpness_training)} at training"
         for s in symbols
     ]
-    hit = [
-        overconfidence(s) >= OVERCONFIDENCE_FROM and not relation_inverted(s) for s in symbols
-    ]
+    hit = [overconfidence(s) >= OVERCONFIDENCE_FROM and not relation_inverted(s) for s in symbols]
     return _verdict("calibration-drift", score, symbols, hit, lines)
 
 
