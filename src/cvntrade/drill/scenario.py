@@ -387,6 +387,9 @@ def _write_ground_truth(
         "focal_objective_fingerprints": fingerprints,
         "signal_strength": SIGNAL_STRENGTH,
         "rounds": plan.rounds,
+        "learning_rate": LEARNING_RATE,
+        "folds": FOLDS,
+        "min_trades": MIN_TRADES,
         "verdict_at_now": result.verdict,
         "negative_symbols": list(result.negative_symbols),
     }
