@@ -231,14 +231,15 @@ def diagnose_cmd(
 ) -> None:
     """Diagnosis: why did focal regress? Scores the runbook's four causes in its order.
 
-    Distribution drift (PSI per feature vs its own 48 h baseline), calibration drift (live ECE
-    before vs last 48 h, ECE_HOLD, sharpness), concept drift (per-fold rule, probability vs
-    outcome AUC and return persistence before vs after), implementation regression (objective
-    fingerprint tag vs installed, gradient/hessian self-check, git log of focal_loss.py). Each
-    gets likely / possible / ruled out, a score and its evidence; then the scope (market-wide or
-    symbol-specific) and the recommended path A / B / C. Read-only, except with
-    `--incident N`: the result (with the PSI per feature) is then kept as an audited
-    `diagnosis` note of incident N, which `cvntrade incident export N` writes up.
+    Distribution drift (PSI per feature vs its own 48 h baseline, rise of return volatility),
+    calibration drift (predicted vs realised win rate before vs last 48 h, pooled over symbols,
+    with the ranking kept; live ECE, ECE_HOLD, sharpness), concept drift (per-fold rule,
+    probability vs outcome AUC and return persistence before vs after), implementation
+    regression (objective fingerprint tag vs installed, gradient/hessian self-check, git log of
+    focal_loss.py). Each gets likely / possible / ruled out, a score and its evidence; then the
+    scope (market-wide or symbol-specific) and the recommended path A / B / C. Read-only,
+    except with `--incident N`: the result (with the PSI per feature) is then kept as an
+    audited `diagnosis` note of incident N, which `cvntrade incident export N` writes up.
     """
     from cvntrade.runbook import get_incident, parse_symbols
     from cvntrade.runbook.diagnose import diagnose

@@ -113,7 +113,20 @@ REGIMES: tuple[Regime, ...] = (
 )
 
 
-EVENT_KINDS = ("regime_hold", "signal_reversal", "volatility_shift", "drift_shift", "wick_skew")
+EVENT_KINDS = (
+    "regime_hold",
+    "signal_reversal",
+    "volatility_shift",
+    "drift_shift",
+    "wick_skew",
+    "swing_reversion",
+    "market_loading",
+)
+REVERSION_LAGS = 24
+"""`swing_reversion` gives back the mean return of bars t-24 .. t-5 (after the momentum lags)."""
+MAX_SWING_REVERSION = 0.5
+"""Above about 0.55 the recursion with trend momentum (phi 0.9) oscillates without bound."""
+MAX_WICK_SKEW = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +138,15 @@ class MarketEvent:
     * `signal_reversal`: phi -> -magnitude * phi in every regime: what used to announce a move now
       announces the opposite one (magnitude in [0, 1]: how strongly);
     * `volatility_shift`: sigma (noise, drift and wicks alike) times `magnitude` (> 0);
-    * `wick_skew`: upper wicks times `1 - magnitude`, lower wicks times `1 + 2 magnitude`
-      (magnitude in [0, 1)): closes, and so every close-to-close signal, are unchanged and the
-      bar ranges barely move, but a long trade meets its stop more often and its take profit less
-      often (the outcome base rate falls while the ranking holds);
+    * `wick_skew`: lower wicks times `1 + magnitude`, upper wicks divided by it (magnitude in
+      [0, 4]): closes, and so every close-to-close signal, are unchanged, but a long trade meets
+      its stop more often and its take profit less often (the outcome base rate falls while the
+      ranking holds); the bars' shape (close location, range) is what moves;
+    * `swing_reversion`: every return also gives back `magnitude` (in [0, 0.5]) times the mean
+      return of the bars 5 to 24 before it: short-term momentum is kept, but a move is given
+      back within about a day, so prices swing for hours rather than trend for days;
+    * `market_loading`: every symbol's loading on the market factor times `magnitude` (in
+      [0, 1]; its own noise grows to keep the variance): the symbols move more independently;
     * `drift_shift`: `magnitude` sigmas per bar added to every bar's drift (negative: a slow bleed).
     """
 
@@ -146,8 +164,19 @@ class MarketEvent:
             raise UserInputError(
                 f"signal_reversal magnitude must be in [0, 1] (got {self.magnitude})"
             )
-        if self.kind == "wick_skew" and not 0 <= self.magnitude < 1:
-            raise UserInputError(f"wick_skew magnitude must be in [0, 1) (got {self.magnitude})")
+        if self.kind == "wick_skew" and not 0 <= self.magnitude <= MAX_WICK_SKEW:
+            raise UserInputError(
+                f"wick_skew magnitude must be in [0, {MAX_WICK_SKEW:g}] (got {self.magnitude})"
+            )
+        if self.kind == "market_loading" and not 0 <= self.magnitude <= 1:
+            raise UserInputError(
+                f"market_loading magnitude must be in [0, 1] (got {self.magnitude})"
+            )
+        if self.kind == "swing_reversion" and not 0 <= self.magnitude <= MAX_SWING_REVERSION:
+            raise UserInputError(
+                f"swing_reversion magnitude must be in [0, {MAX_SWING_REVERSION:g}] "
+                f"(got {self.magnitude})"
+            )
         if self.kind == "volatility_shift" and not self.magnitude > 0:
             raise UserInputError(f"volatility_shift magnitude must be > 0 (got {self.magnitude})")
         if self.regime not in {r.name for r in REGIMES}:
@@ -248,7 +277,7 @@ def generate_market(
     phi = np.array([r.phi for r in REGIMES])[regimes] * signal_strength
     phi = np.where(after, -np.abs(phi), phi)
     drift_sigmas = np.array([r.drift_sigmas for r in REGIMES])[regimes] * direction
-    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+    post: _EventEffects | None = None
     if events:
         vol_mult, phi, post = _apply_events(events, ms, vol_mult, phi)
     frames = {
@@ -272,24 +301,35 @@ def weekend_closed(ms: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     return closed
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _EventEffects:
+    """Per-bar effects of the events that act outside `sigma` and `phi`.
+
+    `bleed`: sigmas per bar added after the momentum recursion; `skew`: wick skew magnitude;
+    `revert`: swing reversion coefficient; `loading`: factor on the market loading (see
+    `MarketEvent`).
+    """
+
+    bleed: npt.NDArray[np.float64]
+    skew: npt.NDArray[np.float64]
+    revert: npt.NDArray[np.float64]
+    loading: npt.NDArray[np.float64]
+
+
 def _apply_events(
     events: Sequence[MarketEvent],
     ms: npt.NDArray[np.int64],
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
-) -> tuple[
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-    tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
-]:
-    """Per-bar volatility multiplier, phi, and (bleed in sigmas per bar, wick skew) with events.
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], _EventEffects]:
+    """Per-bar volatility multiplier, phi, and the other effects of the events.
 
     The bleed is added to each return *after* the momentum recursion: it moves the outcome of
     every bar by the same amount without being amplified by the market's persistence.
     """
     vol_mult, phi = vol_mult.copy(), phi.copy()
-    bleed = np.zeros(len(ms))
-    skew = np.zeros(len(ms))
+    n = len(ms)
+    effects = _EventEffects(np.zeros(n), np.zeros(n), np.zeros(n), np.ones(n))
     for event in events:
         first = _event_index(event, ms)
         if event.kind == "signal_reversal":
@@ -297,10 +337,14 @@ def _apply_events(
         elif event.kind == "volatility_shift":
             vol_mult[first:] *= event.magnitude
         elif event.kind == "drift_shift":
-            bleed[first:] += event.magnitude
+            effects.bleed[first:] += event.magnitude
         elif event.kind == "wick_skew":
-            skew[first:] = event.magnitude
-    return vol_mult, phi, (bleed, skew)
+            effects.skew[first:] = event.magnitude
+        elif event.kind == "swing_reversion":
+            effects.revert[first:] = event.magnitude
+        elif event.kind == "market_loading":
+            effects.loading[first:] *= event.magnitude
+    return vol_mult, phi, effects
 
 
 def _event_index(event: MarketEvent, ms: npt.NDArray[np.int64]) -> int:
@@ -340,7 +384,7 @@ def _symbol_bars(
     vol_mult: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
     drift_sigmas: npt.NDArray[np.float64],
-    post: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+    post: _EventEffects | None = None,
 ) -> pd.DataFrame:
     profile = profile_for(symbol)
     n = len(ms)
@@ -348,14 +392,15 @@ def _symbol_bars(
     z_symbol = rng.standard_normal(n)
     sigma_base = profile.annual_vol * np.sqrt(bar_hours / HOURS_PER_YEAR)
     sigma = sigma_base * vol_mult
-    beta = profile.market_beta
+    beta = profile.market_beta if post is None else profile.market_beta * post.loading
     eps = beta * z_market + np.sqrt(1.0 - beta**2) * z_symbol
     jumps = np.where(
         rng.random(n) < JUMP_PROBABILITY, JUMP_SIGMAS * sigma * rng.standard_normal(n), 0.0
     )
-    total = _momentum_returns(jumps, drift_sigmas * sigma, phi, sigma * eps)
+    revert = None if post is None or not post.revert.any() else post.revert
+    total = _momentum_returns(jumps, drift_sigmas * sigma, phi, sigma * eps, revert)
     if post is not None:
-        total = total + post[0] * sigma
+        total = total + post.bleed * sigma
     log_close = np.log(profile.start_price) + np.cumsum(total)
     close = np.exp(log_close)
     prev_close = np.concatenate(([profile.start_price], close[:-1]))
@@ -363,7 +408,7 @@ def _symbol_bars(
     wick_up = np.abs(rng.standard_normal(n)) * 0.6 * sigma
     wick_down = np.abs(rng.standard_normal(n)) * 0.6 * sigma
     if post is not None:
-        wick_up, wick_down = wick_up * (1.0 - post[1]), wick_down * (1.0 + 2.0 * post[1])
+        wick_up, wick_down = wick_up / (1.0 + post.skew), wick_down * (1.0 + post.skew)
     high = np.maximum(open_, close) * np.exp(wick_up)
     low = np.minimum(open_, close) * np.exp(-wick_down)
     hour = (ms // 3_600_000) % 24
@@ -393,9 +438,14 @@ def _momentum_returns(
     drift: npt.NDArray[np.float64],
     phi: npt.NDArray[np.float64],
     noise: npt.NDArray[np.float64],
+    revert: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """r[t] = jump + drift + phi * mean of the previous MOMENTUM_LAGS returns + noise (numba)."""
-    from cvntrade.market._kernels import momentum_returns
+    """r[t] = jump + drift + phi * mean of the previous MOMENTUM_LAGS returns + noise (numba);
+    with `revert`, minus revert[t] * the mean return of bars t-REVERSION_LAGS .. t-5."""
+    from cvntrade.market._kernels import momentum_returns, swing_returns
 
-    result: npt.NDArray[np.float64] = momentum_returns(jumps, drift, phi, noise, MOMENTUM_LAGS)
+    if revert is None:
+        result: npt.NDArray[np.float64] = momentum_returns(jumps, drift, phi, noise, MOMENTUM_LAGS)
+    else:
+        result = swing_returns(jumps, drift, phi, noise, revert, MOMENTUM_LAGS, REVERSION_LAGS)
     return result

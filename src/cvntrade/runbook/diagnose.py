@@ -1,27 +1,62 @@
 """Runbook diagnosis: score the four causes of `expectancy_negative_focal` from gathered evidence.
 
-Pure functions only: `diagnose(evidence)` turns per-symbol signals (PSI, sharpness, live ECE,
-per-fold expectancy, AUC of probability vs realised outcome before / after the last 48 h) and
-the implementation checks (objective fingerprint tag vs installed, gradient/hessian self-check,
-commits to the focal objective since training) into one verdict per cause, in the runbook's
-priority order, plus the scope (market-wide or symbol-specific) and the recommended path.
-The I/O that gathers the evidence lives in `cvntrade.runbook.diagnose_gather`.
+Pure functions only: `diagnose(evidence)` turns per-symbol signals (`diagnose_signals`: input
+drift by PSI and by return volatility, over-confidence of the predictions, ranking, persistence
+of returns, the per-fold rule) and the implementation checks (objective fingerprint tag vs
+installed, gradient/hessian self-check, commits to the focal objective since training) into one
+verdict per cause, in the runbook's priority order, plus the scope (market-wide or
+symbol-specific) and the recommended path. The I/O that gathers the evidence lives in
+`cvntrade.runbook.diagnose_gather`.
 
 Why the causes can be told apart (docs/drills.md):
-* distribution drift moves many features' PSI while probability still ranks outcomes;
-* calibration drift moves live ECE far above ECE_HOLD while PSI stays low and ranking holds;
-* concept drift inverts the relation: high-probability signals now lose (AUC after < 0.5 while
-  it was > 0.5 before), on top of the per-fold rule;
+* distribution drift moves the inputs (many features' PSI beyond their own baseline noise, or
+  the volatility of returns) while the market's persistence is kept;
+* calibration drift: predictions became over-confident (realised win rate far below the
+  predicted one, pooled over symbols) while they still rank outcomes (AUC) and the inputs and
+  the market's persistence did not move: the same signals now pay less;
+* concept drift changes the relation the signal lives on: the persistence of returns is lost
+  market-wide, high-probability signals start losing (AUC after < 0.5), the per-fold rule fires;
 * implementation regression: the champion's objective fingerprint differs from the installed
   objective's, the self-check fails, or the objective changed since the champion was trained.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cvntrade.runbook.diagnose_signals import (
+    OVERCONFIDENCE_FROM,
+    OVERCONFIDENCE_FULL,
+    TOP_FEATURES,
+    ImplementationEvidence,
+    SymbolEvidence,
+    drifted_features,
+    finite,
+    fmt,
+    fold_rule,
+    input_drift,
+    overconfidence,
+    persistence_change,
+    persistence_fell,
+    pooled_overconfidence,
+    ramp,
+    ranking_kept,
+    relation_inverted,
+    volatility_ratio,
+)
+
+__all__ = [
+    "CAUSES",
+    "CauseVerdict",
+    "Diagnosis",
+    "ImplementationEvidence",
+    "SymbolEvidence",
+    "diagnose",
+    "recommend",
+    "verdict_for",
+]
 
 CAUSES = (
     "distribution-drift",
@@ -34,68 +69,13 @@ CAUSES = (
 LIKELY, POSSIBLE, RULED_OUT = "likely", "possible", "ruled out"
 LIKELY_SCORE = 0.5
 POSSIBLE_SCORE = 0.2
-PSI_SIGNIFICANT = 0.25
-"""PSI above which a feature can count as drifted (the usual 'significant shift' bound)."""
-PSI_RATIO = 1.5
-"""...and only when its 48 h PSI is this many times the largest 48 h PSI of the baseline: on 48
-autocorrelated hourly bars PSI is large even without any shift, so it is judged against itself."""
-PSI_DRIFTED_FEATURES = 3
-"""A symbol's inputs drifted when at least this many features drifted."""
-ECE_GAP = 0.12
-"""Live ECE over the last 48 h this far above the live ECE before is miscalibration."""
-AUC_INVERTED = 0.45
-AUC_DROP = 0.1
-PERSISTENCE_KEPT = 0.5
-"""Regime change starts when the mean lag-1 return autocorrelation keeps less than half of its
-value before; it is complete at PERSISTENCE_KEPT - PERSISTENCE_SPAN (15 %) or below."""
-PERSISTENCE_SPAN = 0.35
-MIN_PERSISTENCE = 0.1
-MIN_OUTCOMES = 15
 SELF_CHECK_TOLERANCE = 1e-6
 STATISTICAL_CAP = 0.9
 """Statistical evidence scores at most 0.9; a fingerprint mismatch or failed self-check is a
 fact and scores 1.0, so it ranks first when it is present."""
 MARKET_WIDE_SHARE = 0.6
-TOP_FEATURES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolEvidence:
-    """Everything the diagnosis reads about one symbol's champion (NaN / None when unknown)."""
-
-    crypto_symbol: str
-    model_name: str = ""
-    model_version: int | None = None
-    psi: Mapping[str, float] = field(default_factory=dict)
-    psi_baseline: Mapping[str, float] = field(default_factory=dict)
-    sharpness_recent: float = math.nan
-    sharpness_training: float = math.nan
-    ece_live: float = math.nan
-    ece_training: float = math.nan
-    n_outcomes: int = 0
-    exp_48h: float | None = None
-    exp_14d_baseline: float | None = None
-    auc_before: float = math.nan
-    auc_after: float = math.nan
-    n_before: int = 0
-    n_after: int = 0
-    ece_before: float = math.nan
-    ece_after: float = math.nan
-    persistence_before: float = math.nan
-    persistence_after: float = math.nan
-    fingerprint_tag: str | None = None
-    trained_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ImplementationEvidence:
-    """Code-side checks: installed fingerprint, numerical self-check, git history."""
-
-    installed_fingerprint: str
-    self_check_error: float
-    git_checkout: bool
-    commits: tuple[str, ...] = ()
-    git_note: str = ""
+AFFECTED = 0.5
+"""A symbol is affected by input drift from this much of it (`input_drift`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,114 +110,58 @@ def verdict_for(score: float) -> str:
     return POSSIBLE if score >= POSSIBLE_SCORE else RULED_OUT
 
 
-def drifted_features(s: SymbolEvidence) -> list[tuple[str, float, float]]:
-    """(feature, PSI, baseline PSI) of the drifted features, largest PSI / baseline first: PSI
-    above PSI_SIGNIFICANT and at least PSI_RATIO times its largest 48 h value in the baseline."""
-    out = []
-    for k, v in s.psi.items():
-        base = s.psi_baseline.get(k, 0.0)
-        if math.isfinite(v) and v > PSI_SIGNIFICANT and v >= PSI_RATIO * base:
-            out.append((k, v, base))
-    return sorted(out, key=lambda t: -t[1] / max(t[2], PSI_SIGNIFICANT))
-
-
-def inputs_drifted(s: SymbolEvidence) -> bool:
-    """At least PSI_DRIFTED_FEATURES drifted features."""
-    return len(drifted_features(s)) >= PSI_DRIFTED_FEATURES
-
-
-def relation_inverted(s: SymbolEvidence) -> bool:
-    """Probability ranks outcomes inversely now (AUC < 0.45), while it ranked them before."""
-    if s.n_after < MIN_OUTCOMES or not math.isfinite(s.auc_after):
-        return False
-    before = s.auc_before if math.isfinite(s.auc_before) else 0.5
-    return s.auc_after < AUC_INVERTED and before >= 0.5 and before - s.auc_after >= AUC_DROP
-
-
-def miscalibrated(s: SymbolEvidence) -> bool:
-    """Live ECE over the last 48 h at least ECE_GAP above the live ECE before (enough outcomes)."""
-    if s.n_after < MIN_OUTCOMES or not (math.isfinite(s.ece_after) and math.isfinite(s.ece_before)):
-        return False
-    return s.ece_after - s.ece_before >= ECE_GAP
-
-
-def persistence_change(symbols: Sequence[SymbolEvidence]) -> float:
-    """Market-wide regime change in [0, 1] from the share of return persistence (mean lag-1
-    autocorrelation over the symbols) the last 48 h kept; 0 when unknown or when there was no
-    persistence to lose before."""
-    pairs = [
-        (s.persistence_before, s.persistence_after)
-        for s in symbols
-        if math.isfinite(s.persistence_before) and math.isfinite(s.persistence_after)
-    ]
-    if not pairs:
-        return 0.0
-    before = sum(b for b, _ in pairs) / len(pairs)
-    after = sum(a for _, a in pairs) / len(pairs)
-    if before < MIN_PERSISTENCE:
-        return 0.0
-    kept = after / before
-    return min(max((PERSISTENCE_KEPT - kept) / PERSISTENCE_SPAN, 0.0), 1.0)
-
-
-def persistence_fell(s: SymbolEvidence) -> bool:
-    """This symbol's return persistence kept less than PERSISTENCE_KEPT of its value before."""
-    if not (math.isfinite(s.persistence_before) and s.persistence_before >= MIN_PERSISTENCE):
-        return False
-    return s.persistence_after < PERSISTENCE_KEPT * s.persistence_before
-
-
-def fold_rule(s: SymbolEvidence) -> bool | None:
-    """The runbook's `exp_48h < exp_14d_baseline - 0.01` (None when a window is empty)."""
-    if s.exp_48h is None or s.exp_14d_baseline is None:
-        return None
-    return s.exp_48h < s.exp_14d_baseline - 0.01
-
-
-def _share(flags: Sequence[bool], n: int) -> float:
-    return sum(flags) / n if n else 0.0
-
-
-def _fmt(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.3f}"
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def score_distribution(symbols: Sequence[SymbolEvidence]) -> CauseVerdict:
-    """Share of symbols whose inputs drifted, reduced by half of the market-wide persistence
-    change (a regime change - concept drift - moves the volatility features too)."""
-    n = len(symbols)
-    hit = [inputs_drifted(s) for s in symbols]
-    score = STATISTICAL_CAP * _share(hit, n) * (1 - 0.5 * persistence_change(symbols))
-    lines = []
-    for s in symbols:
+    """Mean input drift over the symbols (each: the stronger of its PSI and volatility
+    signals), reduced by half of the market-wide persistence change (a regime change - concept
+    drift - moves the inputs too)."""
+    drift = [input_drift(s) for s in symbols]
+    change = persistence_change(symbols)
+    score = STATISTICAL_CAP * _mean(drift) * (1 - 0.5 * change)
+    lines = [f"mean input drift {_mean(drift):.2f} (0 none, 1 every symbol clearly drifted)"]
+    for s, d in zip(symbols, drift, strict=True):
         top = drifted_features(s)[:TOP_FEATURES]
-        finite = [v for v in s.psi.values() if math.isfinite(v)]
+        psi_max = max(finite(list(s.psi.values())), default=math.nan)
         lines.append(
-            f"{s.crypto_symbol}: PSI max {_fmt(max(finite) if finite else None)}, "
-            f"{len(drifted_features(s))} drifted features"
+            f"{s.crypto_symbol}: drift {d:.2f}; return volatility x{fmt(volatility_ratio(s))} "
+            f"vs before; PSI max {fmt(psi_max)}, {len(drifted_features(s))} drifted features"
             + (
                 f" (top: {', '.join(f'{k} {v:.2f} vs baseline {b:.2f}' for k, v, b in top)})"
                 if top
                 else ""
             )
         )
+    hit = [d >= AFFECTED for d in drift]
     return _verdict("distribution-drift", score, symbols, hit, lines)
 
 
 def score_calibration(symbols: Sequence[SymbolEvidence]) -> CauseVerdict:
-    """Share of miscalibrated symbols; one whose inputs drifted counts a quarter (drift, not
-    calibration, explains it); reduced by half of the persistence change (the runbook's path B
-    is for calibration drift *without* concept drift)."""
-    hit = [miscalibrated(s) for s in symbols]
-    raw = sum(0.25 if inputs_drifted(s) else 1.0 for s, h in zip(symbols, hit, strict=True) if h)
+    """The market-wide rise of over-confidence (pooled over symbols), counted only as far as
+    the predictions still rank outcomes, the inputs did not drift and the persistence of
+    returns held: path B is for calibration drift *without* drift or concept drift."""
+    pooled = pooled_overconfidence(symbols)
+    kept = ranking_kept(symbols)
+    drift = _mean([input_drift(s) for s in symbols])
+    change = persistence_change(symbols)
+    strength = ramp(pooled, OVERCONFIDENCE_FROM, OVERCONFIDENCE_FULL)
+    score = STATISTICAL_CAP * strength * kept * (1 - drift) * (1 - change)
     lines = [
-        f"{s.crypto_symbol}: live ECE {_fmt(s.ece_after)} (48 h, n={s.n_after}) vs "
-        f"{_fmt(s.ece_before)} before; ECE_HOLD at training {_fmt(s.ece_training)}; "
-        f"sharpness {_fmt(s.sharpness_recent)} vs {_fmt(s.sharpness_training)} at training"
+        f"over-confidence (mean probability - realised win rate) rose by {fmt(pooled)} over "
+        f"the last 48 h, pooled over symbols; ranking kept {kept:.2f}, input drift "
+        f"{drift:.2f}, persistence change {change:.2f}"
+    ]
+    lines += [
+        f"{s.crypto_symbol}: predicted {fmt(s.p_mean_after)} vs realised "
+        f"{fmt(s.hit_rate_after)} (48 h, n={s.n_after}); before {fmt(s.p_mean_before)} vs "
+        f"{fmt(s.hit_rate_before)}; AUC {fmt(s.auc_after)}; live ECE {fmt(s.ece_after)} vs "
+        f"{fmt(s.ece_before)} before, ECE_HOLD at training {fmt(s.ece_training)}; sharpness "
+        f"{fmt(s.sharpness_recent)} vs {fmt(s.sharpness_training)} at training"
         for s in symbols
     ]
-    share = raw / len(symbols) if symbols else 0.0
-    score = STATISTICAL_CAP * share * (1 - 0.5 * persistence_change(symbols))
+    hit = [overconfidence(s) >= OVERCONFIDENCE_FROM and not relation_inverted(s) for s in symbols]
     return _verdict("calibration-drift", score, symbols, hit, lines)
 
 
@@ -255,14 +179,18 @@ def score_concept(symbols: Sequence[SymbolEvidence]) -> CauseVerdict:
     hit = [inv or persistence_fell(s) for s, inv in zip(symbols, inverted, strict=True)]
     lines = [f"market-wide fall of return persistence: {change:.2f} (0 none, 1 full reversal)"]
     lines += [
-        f"{s.crypto_symbol}: AUC before {_fmt(s.auc_before)} (n={s.n_before}) -> last 48 h "
-        f"{_fmt(s.auc_after)} (n={s.n_after}); persistence {_fmt(s.persistence_before)} -> "
-        f"{_fmt(s.persistence_after)}; exp_48h {_fmt(s.exp_48h)} vs exp_14d_baseline "
-        f"{_fmt(s.exp_14d_baseline)}: rule "
+        f"{s.crypto_symbol}: AUC before {fmt(s.auc_before)} (n={s.n_before}) -> last 48 h "
+        f"{fmt(s.auc_after)} (n={s.n_after}); persistence {fmt(s.persistence_before)} -> "
+        f"{fmt(s.persistence_after)}; exp_48h {fmt(s.exp_48h)} vs exp_14d_baseline "
+        f"{fmt(s.exp_14d_baseline)}: rule "
         f"{'fires' if fold_rule(s) else 'n/a' if fold_rule(s) is None else 'holds'}"
         for s in symbols
     ]
     return _verdict("concept-drift", score, symbols, hit, lines)
+
+
+def _share(flags: Sequence[bool], n: int) -> float:
+    return sum(flags) / n if n else 0.0
 
 
 def score_implementation(

@@ -112,7 +112,9 @@ def repo_root() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeRelation:
-    """Probability vs realised outcome, and return persistence, before / after now - 48 h."""
+    """Probability vs realised outcome, return persistence and volatility, before / after
+    now - 48 h (`p_mean`: mean logged probability, `hit_rate`: realised take-profit rate of the
+    same predictions)."""
 
     auc_before: float = math.nan
     n_before: int = 0
@@ -122,6 +124,12 @@ class OutcomeRelation:
     ece_after: float = math.nan
     persistence_before: float = math.nan
     persistence_after: float = math.nan
+    p_mean_before: float = math.nan
+    p_mean_after: float = math.nan
+    hit_rate_before: float = math.nan
+    hit_rate_after: float = math.nan
+    volatility_before: float = math.nan
+    volatility_after: float = math.nan
 
 
 def persistence(close: npt.NDArray[np.float64]) -> float:
@@ -131,6 +139,17 @@ def persistence(close: npt.NDArray[np.float64]) -> float:
     if r.size < 10:
         return math.nan
     return float(np.corrcoef(r[:-1], r[1:])[0, 1])
+
+
+def volatility(close: npt.NDArray[np.float64]) -> float:
+    """Standard deviation of 1-bar log returns (NaN with fewer than 10 returns)."""
+    r = np.diff(np.log(close))
+    r = r[np.isfinite(r)]
+    return float(np.std(r)) if r.size >= 10 else math.nan
+
+
+def _mean(values: npt.NDArray[np.float64]) -> float:
+    return float(np.mean(values)) if values.size else math.nan
 
 
 def outcome_relation(
@@ -162,21 +181,30 @@ def outcome_relation(
     )
     stamps = frame["timestamp"].to_numpy().astype("datetime64[ms]").astype(np.int64)
     cut = int(np.datetime64(now - RECENT, "ms").astype(np.int64))
-    out: list[tuple[float, int, float]] = []
+    known = []
     for mask in (times < cut, times >= cut):
-        p, y = known_outcomes(times[mask] - step, probs[mask], stamps, tb.label)
-        out.append((roc_auc(p, y) if p.size else math.nan, int(p.size), ece_equal_mass(p, y)))
+        known.append(known_outcomes(times[mask] - step, probs[mask], stamps, tb.label))
+    (p0, y0), (p1, y1) = known
     close = frame["close"].to_numpy(np.float64)
     start_ms = int(np.datetime64(start, "ms").astype(np.int64))
+    before = close[(stamps >= start_ms) & (stamps < cut)]
+    # The recent window's returns start from the last close before it.
+    after = close[max(int(np.searchsorted(stamps, cut)) - 1, 0) :]
     return OutcomeRelation(
-        auc_before=out[0][0],
-        n_before=out[0][1],
-        auc_after=out[1][0],
-        n_after=out[1][1],
-        ece_before=out[0][2],
-        ece_after=out[1][2],
-        persistence_before=persistence(close[(stamps >= start_ms) & (stamps < cut)]),
-        persistence_after=persistence(close[stamps >= cut]),
+        auc_before=roc_auc(p0, y0) if p0.size else math.nan,
+        n_before=int(p0.size),
+        auc_after=roc_auc(p1, y1) if p1.size else math.nan,
+        n_after=int(p1.size),
+        ece_before=ece_equal_mass(p0, y0),
+        ece_after=ece_equal_mass(p1, y1),
+        persistence_before=persistence(before),
+        persistence_after=persistence(after),
+        p_mean_before=_mean(p0),
+        p_mean_after=_mean(p1),
+        hit_rate_before=_mean(y0),
+        hit_rate_after=_mean(y1),
+        volatility_before=volatility(before),
+        volatility_after=volatility(after),
     )
 
 
@@ -319,6 +347,12 @@ def gather(
                 ece_after=rel.ece_after,
                 persistence_before=rel.persistence_before,
                 persistence_after=rel.persistence_after,
+                p_mean_before=rel.p_mean_before,
+                p_mean_after=rel.p_mean_after,
+                hit_rate_before=rel.hit_rate_before,
+                hit_rate_after=rel.hit_rate_after,
+                volatility_before=rel.volatility_before,
+                volatility_after=rel.volatility_after,
                 fingerprint_tag=tag,
                 trained_at=created,
             )

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xgboost
 
@@ -18,6 +19,7 @@ from cvntrade.drill.planted import (
 from cvntrade.drill.scenario import (
     CAUSES,
     EVENT_HOURS_AGO,
+    WORLD_MARKET,
     plan_world,
     prepare_home,
     world_settings,
@@ -36,7 +38,13 @@ def test_the_event_falls_before_the_48h_window_and_inside_trading(cause: str) ->
     assert plan.now - plan.event_at == dt.timedelta(hours=EVENT_HOURS_AGO)
     assert plan.now - plan.event_at > dt.timedelta(hours=48)
     kinds = [e.kind for e in plan.events]
-    assert kinds[0] == "regime_hold"
+    world = ["regime_hold", *(kind for kind, _ in WORLD_MARKET)]
+    assert kinds[: len(world)] == world
+    # The world's market is set from its first day on; the cause's event comes later.
+    assert {e.at for e in plan.events[: len(world)]} == {
+        pd.Timestamp(plan.start + dt.timedelta(days=1))
+    }
+    assert all(e.at == pd.Timestamp(plan.event_at) for e in plan.events[len(world) :])
     expected = {
         "distribution-drift": ["volatility_shift"],
         "calibration-drift": ["wick_skew"],
@@ -44,7 +52,7 @@ def test_the_event_falls_before_the_48h_window_and_inside_trading(cause: str) ->
         "implementation-regression": [],
         "healthy": [],
     }[cause]
-    assert kinds[1:] == expected
+    assert kinds[len(world) :] == expected
 
 
 @pytest.mark.parametrize(

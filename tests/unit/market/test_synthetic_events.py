@@ -59,6 +59,8 @@ def test_no_events_is_the_generators_usual_output_bit_for_bit() -> None:
         MarketEvent("drift_shift", EVENT, -0.2),
         MarketEvent("regime_hold", EVENT),
         MarketEvent("wick_skew", EVENT, 0.9),
+        MarketEvent("swing_reversion", EVENT, 0.4),
+        MarketEvent("market_loading", EVENT, 0.5),
     ],
     ids=lambda e: e.kind,
 )
@@ -118,7 +120,7 @@ def test_drift_shift_adds_a_constant_bleed_in_sigmas_without_touching_the_noise(
 
 
 def test_wick_skew_moves_only_the_wicks_so_long_trades_meet_their_stop_more_often() -> None:
-    base, skewed = _market(), _market(MarketEvent("wick_skew", EVENT, 0.9))
+    base, skewed = _market(), _market(MarketEvent("wick_skew", EVENT, 1.8))
     k = _event_index(base)
     for symbol in SYMBOLS:
         b, s = base.frames[symbol].iloc[k:], skewed.frames[symbol].iloc[k:]
@@ -130,11 +132,46 @@ def test_wick_skew_moves_only_the_wicks_so_long_trades_meet_their_stop_more_ofte
         down_ratio = np.median(np.log(body_bottom / s["low"])) / np.median(
             np.log(body_bottom / b["low"])
         )
-        assert up_ratio == pytest.approx(0.1, rel=0.05)
+        assert up_ratio == pytest.approx(1 / 2.8, rel=0.05)
         assert down_ratio == pytest.approx(2.8, rel=0.05)
         # A 0.5 % stop below the close is touched by the next bar's low more often.
         stop = b["close"].to_numpy()[:-1] * 0.995
         assert np.mean(s["low"].to_numpy()[1:] <= stop) > np.mean(b["low"].to_numpy()[1:] <= stop)
+
+
+def _autocorrelation(returns: np.ndarray, lag: int) -> float:
+    return float(np.corrcoef(returns[:-lag], returns[lag:])[0, 1])
+
+
+def test_swing_reversion_keeps_short_momentum_and_gives_moves_back_within_a_day() -> None:
+    hold = MarketEvent("regime_hold", START + pd.Timedelta(hours=1))
+    base = _market(hold)
+    swung = _market(hold, MarketEvent("swing_reversion", EVENT, 0.4))
+    k = _event_index(base)
+    for symbol in SYMBOLS:
+        plain = _log_returns(base, symbol)[k + 24 :]
+        swinging = _log_returns(swung, symbol)[k + 24 :]
+        # Momentum over the next hours is kept...
+        assert _autocorrelation(swinging, 1) > 0.3
+        # ...but a day later the move is being given back, which a trending market never does.
+        assert _autocorrelation(swinging, 20) < -0.2 < _autocorrelation(plain, 20)
+        # So two-day moves are much smaller than the momentum alone makes them.
+        two_days = np.add.reduceat(swinging, np.arange(0, swinging.size, 48))[:-1]
+        two_days_plain = np.add.reduceat(plain, np.arange(0, plain.size, 48))[:-1]
+        assert np.std(two_days) < 0.6 * np.std(two_days_plain)
+
+
+def test_market_loading_decouples_the_symbols_and_keeps_their_volatility() -> None:
+    base, loose = _market(), _market(MarketEvent("market_loading", EVENT, 0.3))
+    k = _event_index(base)
+    btc_sol = [
+        float(np.corrcoef(*(_log_returns(m, s)[k:] for s in SYMBOLS))[0, 1]) for m in (base, loose)
+    ]
+    assert btc_sol[0] > 0.6
+    assert btc_sol[1] < 0.25
+    for symbol in SYMBOLS:
+        ratio = np.std(_log_returns(loose, symbol)[k:]) / np.std(_log_returns(base, symbol)[k:])
+        assert 0.85 < ratio < 1.15
 
 
 def test_regime_hold_keeps_the_named_regime_from_its_bar_on() -> None:
@@ -153,7 +190,10 @@ def test_regime_hold_keeps_the_named_regime_from_its_bar_on() -> None:
         ({"kind": "signal_reversal", "at": EVENT, "magnitude": 2.0}, "in [0, 1]"),
         ({"kind": "regime_hold", "at": EVENT, "regime": "bubble"}, "unknown regime"),
         ({"kind": "drift_shift", "at": EVENT, "magnitude": float("nan")}, "finite"),
-        ({"kind": "wick_skew", "at": EVENT, "magnitude": 1.0}, "in [0, 1)"),
+        ({"kind": "wick_skew", "at": EVENT, "magnitude": 4.5}, "in [0, 4]"),
+        ({"kind": "wick_skew", "at": EVENT, "magnitude": -0.1}, "in [0, 4]"),
+        ({"kind": "swing_reversion", "at": EVENT, "magnitude": 0.6}, "in [0, 0.5]"),
+        ({"kind": "market_loading", "at": EVENT, "magnitude": 1.5}, "in [0, 1]"),
     ],
 )
 def test_bad_events_are_refused_with_the_field_named(kwargs: dict[str, Any], message: str) -> None:
