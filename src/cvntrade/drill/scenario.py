@@ -24,14 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cvntrade.drill.world_trading import ACTOR, INTERVAL, trade_through_event
+from cvntrade.drill.world_models import FOLDS, LEARNING_RATE, MIN_TRADES, ROUNDS
+from cvntrade.drill.world_trading import INTERVAL, trade_through_event
 from cvntrade.errors import UserInputError
 from cvntrade.market.synthetic import MarketEvent
-from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS, model_name, parse_symbol
+from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS, parse_symbol
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from cvntrade.settings import Settings
 
 CAUSES = (
@@ -56,14 +55,6 @@ WORLD_MARKET: tuple[tuple[str, float], ...] = (
 given back within about a day (every 48 h window holds rallies and dips, so a long-only model
 trades in every window), calmer bars (the 0.5 % stop sits outside the noise of one bar), and
 symbols half as tied to the market factor (five symbols are five tests, not one)."""
-ROUNDS = 40
-LEARNING_RATE = 0.15
-FOLDS = 3
-MIN_TRADES = 200
-"""Out-of-fold trades a threshold must produce (`run_training(min_trades=…)`): about four a day
-over the walk-forward's test blocks, so that 48 h hold enough trades to judge a model."""
-FOCAL_GAMMA = "2.0"
-FOCAL_ALPHA = "0.25"
 MARKET_EVENTS: dict[str, tuple[tuple[str, float], ...]] = {
     "distribution-drift": (("volatility_shift", 4.5),),
     "calibration-drift": (("wick_skew", 4.0),),
@@ -213,6 +204,7 @@ def build_world(
     """Build the world of `plan` in `home` (see the module docstring); returns what it holds."""
     from cvntrade.clock import fixed_clock
     from cvntrade.db import create_db_engine
+    from cvntrade.drill.world_models import train_and_promote
     from cvntrade.drill.world_stores import install_empty_stores
     from cvntrade.runbook.steps import MIN_NEGATIVE_SYMBOLS, negative_focal_symbols
 
@@ -226,7 +218,7 @@ def build_world(
     try:
         say("market")
         _write_market(plan, settings)
-        champions, switch_versions, fingerprints = _train_and_promote(plan, engine, settings, say)
+        champions, switch_versions, fingerprints = train_and_promote(plan, engine, settings, say)
         say("paper trading through the event")
         report = trade_through_event(plan, engine, settings, switch_versions)
         _, negative = negative_focal_symbols(engine, clock=fixed_clock(plan.now))
@@ -280,89 +272,6 @@ def _write_market(plan: WorldPlan, settings: Settings) -> None:
     for symbol in plan.symbols:
         checked = validate_ohlcv(market.frames[symbol], source=f"drill {symbol}", interval=INTERVAL)
         store.write(symbol, INTERVAL, checked.frame, source="synthetic", meta=meta)
-
-
-def _train_and_promote(
-    plan: WorldPlan, engine: Engine, settings: Settings, say: ProgressCallback
-) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
-    """Binary v1 (first version: champion), config focal, focal v2 promoted to champion.
-
-    `implementation-regression` also trains focal v3 with the planted defect; the engine's
-    scheduled switch promotes it at the event. Returns (champions at trading start, versions
-    promoted at the event, focal objective fingerprint per version `name:version`).
-    """
-    from cvntrade.config import set_config
-    from cvntrade.drill.planted import FINGERPRINT_TAG, objective_fingerprint, planted_focal_defect
-    from cvntrade.registry import CHAMPION, MlflowRegistry, set_alias
-    from cvntrade.training.api import run_training
-    from cvntrade.training.booster import BoosterParams
-
-    # One thread: on small data a second OpenMP thread only spins (and the machine is shared).
-    params = BoosterParams(
-        rounds=plan.rounds, learning_rate=LEARNING_RATE, seed=plan.seed, nthread=1
-    )
-    registry = MlflowRegistry(settings.effective_tracking_uri)
-    fingerprints: dict[str, str] = {}
-
-    def train(symbol: str, loss: str) -> int:
-        result = run_training(
-            engine,
-            symbol=symbol,
-            strategy=plan.strategy,
-            loss=loss,
-            folds=FOLDS,
-            start=pd.Timestamp(plan.start),
-            end=pd.Timestamp(plan.train_end),
-            params=params,
-            min_trades=MIN_TRADES,
-            interval=INTERVAL,
-            actor=ACTOR,
-            settings=settings,
-        )
-        if loss == "focal":
-            from cvntrade.training.xgboost import focal_loss
-
-            fingerprint = objective_fingerprint(focal_loss.focal_objective)
-            registry.client.set_model_version_tag(
-                result.model_name, str(result.version), FINGERPRINT_TAG, fingerprint
-            )
-            fingerprints[f"{result.model_name}:{result.version}"] = fingerprint
-        return result.version
-
-    for symbol in plan.symbols:
-        say(f"training {symbol} binary:logistic")
-        train(symbol, "binary:logistic")
-    set_config(
-        engine,
-        {
-            "CVN_LOSS_FUNCTION": "focal",
-            "CVN_FOCAL_GAMMA": FOCAL_GAMMA,
-            "CVN_FOCAL_ALPHA": FOCAL_ALPHA,
-        },
-        reason="focal promoted after the FTF sweep gate (drill world)",
-        actor=ACTOR,
-    )
-    champions: dict[str, int] = {}
-    for symbol in plan.symbols:
-        say(f"training {symbol} focal")
-        version = train(symbol, "focal")
-        set_alias(
-            engine,
-            registry,
-            name=model_name(symbol, plan.strategy),
-            alias=CHAMPION,
-            version=version,
-            reason="focal passed the FTF sweep gate (drill world)",
-            actor=ACTOR,
-        )
-        champions[symbol] = version
-    switch_versions: dict[str, int] = {}
-    if plan.cause == "implementation-regression":
-        with planted_focal_defect():
-            for symbol in plan.symbols:
-                say(f"training {symbol} focal (regressed objective)")
-                switch_versions[symbol] = train(symbol, "focal")
-    return champions, switch_versions, fingerprints
 
 
 def _write_ground_truth(
