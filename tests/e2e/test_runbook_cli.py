@@ -412,7 +412,7 @@ BAD_INPUT = [
     (["runbook", "rollback", "--reason", "r", "--incident", "999"], "incident #999 not found"),
     (["runbook", "confirm", "--incident", "999"], "incident #999 not found"),
     (["runbook", "confirm", "--now", "yesterday"], "invalid --now 'yesterday'"),
-    (["runbook", "check-config", "--incident", "0"], "incident #0 not found"),
+    (["runbook", "check-config", "--incident", "0"], "'--incident'"),
     (["incident", "open", "--title", "t", "--severity", "P9"], "invalid severity 'P9'"),
     (["incident", "open", "--title", "t", "--alert", "Focal!"], "invalid alert 'Focal!'"),
     (["incident", "open", "--title", " "], "--title"),

@@ -105,6 +105,7 @@ class Supervisor:
         """Supervise until `stop` is set (returns True) or every part has ended (False)."""
         stopping_since: float | None = None
         killed = False
+        processes.adopt_orphans()
         try:
             while True:
                 now = time.monotonic()
@@ -151,6 +152,8 @@ class Supervisor:
             status = self.statuses[name]
             reason = "" if status.state is PartState.STOPPING else self._reason(child)
             self._apply(supervisor.on_exit(status, code, now, self.policy, reason))
+        live = {c.process.pid for c in self.children.values() if c.process is not None}
+        processes.reap_orphans(live)
 
     def _probe(self, now: float) -> None:
         for name, status in self.statuses.items():
@@ -200,6 +203,9 @@ class Supervisor:
                 processes.signal_group(process.pid, signal.SIGKILL)
                 process.wait()
         self._reap(time.monotonic())
+        # A part's own children, orphaned when it ended, were re-parented here: wait for them
+        # too, so nothing a part started outlives `up`.
+        processes.wait_orphans(time.monotonic() + self.stop_timeout_s)
 
     # -- reporting ----------------------------------------------------------------------
 

@@ -101,13 +101,13 @@ def test_windows_only_folds_are_the_same_numbers_without_long_idle_symbols(
 ) -> None:
     from sqlalchemy import insert
 
-    from cvntrade.db.tables import trade_journal
+    from cvntrade.db.tables import trade_journal_rows
 
     run_journal_drill(engine, "focal-regression", seed=9, actor="t", clock=fixed_clock(NOW))
     old = NOW - dt.timedelta(days=15)
     with engine.begin() as conn:  # a symbol whose last focal trade is older than 14 d
         conn.execute(
-            insert(trade_journal).values(
+            insert(trade_journal_rows).values(
                 trade_id="idle-1", crypto_symbol="DOGEUSDC", strategy="SL0.5_TP1_H4",
                 model_name="m", model_version=1, model_loss_function="focal", side="long",
                 entry_time=old, exit_time=old, entry_price=1.0, exit_price=1.0,
