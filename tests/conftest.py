@@ -8,8 +8,10 @@ template), so tests never see each other's rows.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +116,38 @@ def cli_env(db_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CVN_")}
     env.update(CVN_HOME=str(tmp_path / "home"), CVN_DATABASE_URL=db_url, CVN_ACTOR="tester")
     return env
+
+
+def scenario_confusion_matrix(cells: list[dict[str, object]]) -> str:
+    """The scenario acceptance's confusion matrix (rows: true cause; columns: the likely cause
+    ranked first) from the cells its cases recorded."""
+    from cvntrade.drill.scenario import CAUSES as WORLD_CAUSES
+    from cvntrade.runbook.diagnose import CAUSES
+
+    counts = Counter((str(c["cause"]), str(c["likely"])) for c in cells)
+    seeds = sorted({int(str(c["seed"])) for c in cells})
+    columns = [*CAUSES, "none likely"]
+    width = max(len(c) for c in columns) + 1
+    lines = [
+        "confusion matrix (rows: true cause; columns: likely cause ranked first), seeds "
+        + ", ".join(map(str, seeds)),
+        " " * 26 + "".join(f"{c:>{width}}" for c in columns),
+    ]
+    for row in WORLD_CAUSES:
+        lines.append(f"{row:>26}" + "".join(f"{counts[row, c]:>{width}}" for c in columns))
+    return "\n".join(lines)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the scenario acceptance's confusion matrix, gathered from every worker's reports."""
+    cells = [
+        json.loads(str(value))
+        for kind in ("passed", "failed")
+        for report in terminalreporter.stats.get(kind, [])
+        if getattr(report, "when", "call") == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "confusion_cell"
+    ]
+    if cells:
+        terminalreporter.write_sep("=", "scenario acceptance")
+        terminalreporter.write_line(scenario_confusion_matrix(cells))

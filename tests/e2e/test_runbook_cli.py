@@ -420,7 +420,7 @@ BAD_INPUT = [
     (["incident", "note", "1", "text", "--status", "closed"], "invalid status 'closed'"),
     (["incident", "show", "999"], "incident #999 not found"),
     (["incident", "show", "one"], "incident_id"),
-    (["incident", "list", "--limit", "0"], "--limit must be >= 1"),
+    (["incident", "list", "--limit", "0"], "'--limit'"),
 ]
 UNREACHABLE_REGISTRY = (
     ["runbook", "rollback", "--reason", "r", "--symbols", "BTCUSDC"],
