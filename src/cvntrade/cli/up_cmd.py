@@ -192,6 +192,7 @@ def _supervise(
     import os
 
     from cvntrade.platform.display import LiveReporter, PlainReporter
+    from cvntrade.platform.processes import adopt_orphans
     from cvntrade.platform.runner import Reporter, Supervisor
     from cvntrade.platform.wiring import make_audit, make_probe
 
@@ -215,6 +216,9 @@ def _supervise(
         policy=policy,
         stop_timeout_s=stop_timeout,
     )
+    # The parts' own children, orphaned when a part ends, come back to `up` (not to PID 1), so
+    # the supervisor can wait for them: nothing a part started outlives `up`.
+    adopt_orphans()
     try:
         stopped = supervisor.run(stop)
     finally:

@@ -100,24 +100,31 @@ def _stop_with_parent() -> None:
 
 
 PR_SET_CHILD_SUBREAPER = 36
+_adopting = False
+"""Set once this process adopts orphans: only then does it collect children it did not start
+(a library caller's own children are never reaped behind its back)."""
 
 
 def adopt_orphans() -> bool:
     """Make this process the reaper of its descendants' orphans (Linux), so a part's child
     that outlives the part is re-parented here and can be waited for, not left to PID 1.
-    False where the platform cannot."""
+    For `cvntrade up`'s own process only. False where the platform cannot."""
+    global _adopting
     if not sys.platform.startswith("linux"):
         return False
     import ctypes
 
-    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    _adopting = bool(
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    )
+    return _adopting
 
 
 def reap_orphans(known: Collection[int]) -> list[int]:
     """Collect the exit status of every ended child that is not one of `known` (the parts
     themselves, which their `Popen` objects wait for); returns the pids collected."""
     reaped: list[int] = []
-    while True:
+    while _adopting:
         try:
             info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
@@ -126,13 +133,14 @@ def reap_orphans(known: Collection[int]) -> list[int]:
             return reaped
         os.waitpid(info.si_pid, 0)
         reaped.append(info.si_pid)
+    return reaped
 
 
 def wait_orphans(deadline: float) -> bool:
     """After every part has been waited for: collect the remaining children (orphans adopted
     by `adopt_orphans`, already signalled) until none is left or `deadline` (monotonic) passes.
-    True when none is left."""
-    while True:
+    True when none is left (or this process adopts none)."""
+    while _adopting:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -141,6 +149,7 @@ def wait_orphans(deadline: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
+    return True
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> bool:

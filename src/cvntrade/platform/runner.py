@@ -105,7 +105,6 @@ class Supervisor:
         """Supervise until `stop` is set (returns True) or every part has ended (False)."""
         stopping_since: float | None = None
         killed = False
-        processes.adopt_orphans()
         try:
             while True:
                 now = time.monotonic()

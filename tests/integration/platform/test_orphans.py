@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent(
     adopted = processes.adopt_orphans()
     # a part that starts a child of its own and ends without waiting for it
     part = subprocess.run(
-        ["sh", "-c", "sleep 60 & echo $!"], capture_output=True, text=True, check=True
+        ["sh", "-c", "sleep 600 >/dev/null 2>&1 & echo $!"],
+        capture_output=True, text=True, check=True,
     )
     orphan = int(part.stdout)
     with open(f"/proc/{orphan}/stat") as stat:
