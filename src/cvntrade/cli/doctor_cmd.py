@@ -31,7 +31,9 @@ def doctor_command(
     """Check database, MLflow, market data, champions, config, engines, exporter, tools, Airflow.
 
     Each check is ok, warn or fail, with what to fix. Changes nothing. Exit 1 when a check
-    fails (something is broken), 0 when there are only warnings.
+    fails (something is broken), 0 when there are only warnings. The audit trail's hash chains
+    are walked for their oldest 500 000 rows (a warning beyond: `cvntrade audit verify` walks
+    them all).
     """
     from cvntrade.clock import utc_now
     from cvntrade.doctor import run_doctor

@@ -47,6 +47,8 @@ class ChainReport:
     head_id: int | None
     head_hash: str
     broken: Broken | None = None
+    head_rows: int = 0
+    limited: bool = False  # stopped after `max_rows`: the rest and the chain's end not checked
 
     @property
     def intact(self) -> bool:
@@ -67,24 +69,39 @@ class VerifyReport:
         """True when every chain is intact and holds every anchor."""
         return all(c.intact for c in self.chains) and not self.missing_anchors
 
+    @property
+    def limited(self) -> bool:
+        """True when the walk stopped at its row limit before the end of some chain."""
+        return any(c.limited for c in self.chains)
 
-def verify_chains(engine: Engine, *, anchors: Iterable[str] = ()) -> VerifyReport:
+
+def verify_chains(
+    engine: Engine, *, anchors: Iterable[str] = (), max_rows: int | None = None
+) -> VerifyReport:
     """Verify every chained table in one read snapshot; `anchors` are hashes that must occur.
 
     An anchor is a head hash printed by an earlier verify and kept elsewhere: if a superuser
     rewrote history and recomputed every later hash, the old head is no longer in the chain.
+    `max_rows` bounds the rows walked over all tables (oldest first, e.g. for `cvntrade
+    doctor`, which must answer in seconds); a chain cut short is reported `limited`, its end
+    unchecked, and anchors are then only looked for in the rows walked.
     """
     started = time.perf_counter()
     pending = {anchor.strip().lower() for anchor in anchors}
+    chains: list[ChainReport] = []
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            chains = tuple(_verify_table(conn, name, pending) for name in HASHED_COLUMNS)
-    return VerifyReport(chains, tuple(sorted(pending)), time.perf_counter() - started)
+            for name in HASHED_COLUMNS:
+                left = None if max_rows is None else max(0, max_rows - sum(c.rows for c in chains))
+                chains.append(_verify_table(conn, name, pending, left))
+    return VerifyReport(tuple(chains), tuple(sorted(pending)), time.perf_counter() - started)
 
 
-def _verify_table(conn: Connection, name: str, anchors: set[str]) -> ChainReport:
+def _verify_table(
+    conn: Connection, name: str, anchors: set[str], max_rows: int | None
+) -> ChainReport:
     table = metadata.tables[name]
     columns = HASHED_COLUMNS[name]
     head = conn.execute(
@@ -101,10 +118,13 @@ def _verify_table(conn: Connection, name: str, anchors: set[str]) -> ChainReport
     expected, count, last_id = GENESIS_HASH, 0, None
     while True:
         page = query if last_id is None else query.where(table.c.id > last_id)
-        rows = conn.execute(page.limit(PAGE_ROWS)).all()
+        size = PAGE_ROWS if max_rows is None else min(PAGE_ROWS, max_rows - count + 1)
+        rows = conn.execute(page.limit(size)).all()
         if not rows:
             break
         for row in rows:
+            if max_rows is not None and count >= max_rows:
+                return ChainReport(name, count, last_id, expected, None, head.row_count, True)
             if count < head.row_count:
                 if row.prev_hash == expected and _content_ok(row, names):
                     anchors.discard(row.row_hash)
@@ -120,10 +140,10 @@ def _verify_table(conn: Connection, name: str, anchors: set[str]) -> ChainReport
                 )
             else:
                 broken = _check_end(head, count, expected, last_id)
-            return ChainReport(name, count, last_id, expected, broken)
+            return ChainReport(name, count, last_id, expected, broken, head.row_count)
     intact = count == head.row_count and expected == head.head_hash
     end = None if intact else _check_end(head, count, expected, last_id)
-    return ChainReport(name, count, last_id, expected, end)
+    return ChainReport(name, count, last_id, expected, end, head.row_count)
 
 
 def _content_ok(row: Any, names: tuple[str, ...]) -> bool:
