@@ -1,0 +1,253 @@
+"""The bodies of the demo's chapters, each a call of the public API an operator's command runs.
+
+Every function returns `(outcome line, data)`; `data["duration_s"]`, when present, is the
+chapter's own measured time (chapters 1-3 share one `build_world` call).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cvntrade.clock import fixed_clock
+from cvntrade.demo.plan import ACTOR, ALERT_FOR, Chapter, DemoPlan
+
+if TYPE_CHECKING:
+    from cvntrade.app import AppContext
+    from cvntrade.demo.story import Narrator
+    from cvntrade.drill.scenario import ScenarioResult
+
+Outcome = tuple[str, dict[str, Any]]
+
+
+def context(home: Path, at: dt.datetime | None = None) -> AppContext:
+    """The application context on the demo home's stores (the world's own settings)."""
+    from cvntrade.app import AppContext
+    from cvntrade.db import create_db_engine
+    from cvntrade.drill.scenario import world_settings
+
+    settings = world_settings(home)
+    engine = create_db_engine(settings.effective_database_url)
+    ctx = AppContext(settings=settings, engine=engine, actor=ACTOR)
+    return ctx if at is None else replace(ctx, clock=fixed_clock(at))
+
+
+@dataclass(slots=True)
+class World:
+    """Chapters 1-3: the built world, each chapter's outcome and measured time."""
+
+    result: ScenarioResult | None = None
+    texts: dict[int, str] = field(default_factory=dict)
+    durations: dict[int, float] = field(default_factory=dict)
+    gate: dict[str, Any] = field(default_factory=dict)
+
+
+def _chapter_of(message: str) -> int:
+    if message == "market":
+        return 1
+    return 2 if message.startswith("training") else 3
+
+
+def build(plan: DemoPlan, home: Path, narrator: Narrator, titles: dict[int, Chapter]) -> World:
+    """Chapters 1-3: `build_world` (market, training + gate + promotion, paper trading)."""
+    from cvntrade.drill.scenario import build_world
+
+    world = World()
+    current = [1, time.perf_counter()]
+
+    def finish(chapter: int) -> None:
+        world.durations[chapter] = time.perf_counter() - float(current[1])
+        world.texts[chapter] = _text(plan, world, chapter)
+        narrator.outcome(world.texts[chapter])
+
+    with narrator.working("generating the market") as update:
+
+        def progress(message: str) -> None:
+            chapter = _chapter_of(message)
+            while chapter > int(current[0]):
+                finish(int(current[0]))
+                current[0], current[1] = int(current[0]) + 1, time.perf_counter()
+                narrator.chapter(titles[int(current[0])])
+            update(message)
+
+        def gate() -> None:
+            update("sweep gate on the training window")
+            world.gate = sweep_gate(home, plan)
+
+        world.result = build_world(plan.world, home, progress=progress, after_training=gate)
+    finish(3)
+    return world
+
+
+def _text(plan: DemoPlan, world: World, chapter: int) -> str:
+    w = plan.world
+    if chapter == 1:
+        hours = int((w.now - w.start).total_seconds() // 3600)
+        return (
+            f"{len(plan.symbols)} symbols x {hours} hourly bars ({w.start:%Y-%m-%d} → "
+            f"{w.now:%Y-%m-%d %H:%M}); the event at {w.event_at:%Y-%m-%d %H:%M} UTC"
+        )
+    if chapter == 2:
+        gate = world.gate
+        return (
+            f"binary v1 and focal v2 trained per symbol (gamma 2.0, alpha 0.25); sweep: "
+            f"{gate.get('summary', 'n/a')}; the team promotes focal v2 to champion on its "
+            "expectancy uplift (the post-incident checklist re-runs the gate); at the event a "
+            "focal retrain of a new release (v3: its objective has a sign error) is promoted"
+        )
+    result = world.result
+    assert result is not None
+    return (
+        f"{result.trades} trades, {result.predictions} predictions over "
+        f"{w.trading_start:%Y-%m-%d} → {w.now:%Y-%m-%d %H:%M}; 48 h focal expectancy negative "
+        f"on {', '.join(result.negative_symbols) or 'no symbol'}"
+    )
+
+
+def sweep_gate(home: Path, plan: DemoPlan) -> dict[str, Any]:
+    """The FTF sweep (binary baseline vs focal gamma 2, alpha 0.25) on the training window,
+    judged by the gate's built-in criteria (`cvntrade sweep` + `cvntrade gate check`)."""
+    from cvntrade.db import create_db_engine
+    from cvntrade.drill.scenario import world_settings
+    from cvntrade.drill.world_models import FOLDS, LEARNING_RATE, MIN_TRADES
+    from cvntrade.gate import InlineRunner, SweepRequest, check_gate, load_criteria, run_sweep
+    from cvntrade.training.booster import BoosterParams
+
+    settings = world_settings(home)
+    engine = create_db_engine(settings.effective_database_url)
+    w = plan.world
+    symbols = plan.symbols[:1] if plan.fast else plan.symbols
+    try:
+        run_sweep(
+            engine,
+            SweepRequest(
+                symbols=symbols,
+                gammas=(2.0,),
+                alphas=(0.25,),
+                strategy=w.strategy,
+                folds=FOLDS,
+                params=BoosterParams(
+                    rounds=w.rounds, learning_rate=LEARNING_RATE, seed=plan.seed, nthread=1
+                ),
+                min_trades=MIN_TRADES,
+                start=w.start,
+                end=w.train_end,
+            ),
+            runner=InlineRunner(),
+            tracking_uri=settings.effective_tracking_uri,
+            settings=settings,
+        )
+        criteria = load_criteria()
+        verdicts = {s: check_gate(engine, s, w.strategy, criteria) for s in symbols}
+    finally:
+        engine.dispose()
+    passed = sorted(s for s, v in verdicts.items() if v.passed)
+    failing = sorted({c.name for v in verdicts.values() for c in v.cell.criteria if not c.passed})
+    uplift = {s: v.cell.mean_uplift_pct for s, v in verdicts.items()}
+    summary = (
+        f"focal beats binary by {min(uplift.values()):+.3f} to {max(uplift.values()):+.3f} % "
+        f"a trade (mean over folds); gate (built-in criteria) passed on {len(passed)} of "
+        f"{len(symbols)}" + (f", failing {', '.join(failing)}" if failing else "")
+    )
+    return {"passed": passed, "failing": failing, "uplift_pct": uplift, "summary": summary}
+
+
+def evaluate_alert(ctx: AppContext, plan: DemoPlan) -> Outcome:
+    """Chapter 4: the built-in evaluator at `now` (pending) and `now + for` (firing)."""
+    from cvntrade.monitoring.alerts import evaluate_engine
+    from cvntrade.monitoring.evaluator import Evaluator
+
+    at = [plan.now]
+    evaluator = Evaluator(ctx.engine, [], for_=ALERT_FOR, clock=lambda: at[0])
+    events = []
+    for when in (plan.now, plan.fired_at):
+        at[0] = when
+        events += evaluator.evaluate(evaluate_engine(ctx.engine, now=when))
+    firing = [e for e in events if e.state == "firing"]
+    if not firing or firing[0].incident_id is None:
+        from cvntrade.demo.story import DemoStoryError
+
+        raise DemoStoryError(
+            f"the alert did not fire on seed {plan.seed} "
+            f"({', '.join(e.state for e in events) or 'no transition'}): try another --seed"
+        )
+    event = firing[0]
+    states = " → ".join(f"{e.state} at {e.at:%H:%M}" for e in events)
+    negative = event.labels.get("negative_symbols", "")
+    return (
+        f"expectancy_negative_focal: {states} (for: 15m); negative over 48 h: {negative}; "
+        f"the evaluator opened incident #{event.incident_id}",
+        {"incident_id": event.incident_id, "event_id": event.id},
+    )
+
+
+def runbook(ctx: AppContext, plan: DemoPlan, incident: int, narrator: Narrator) -> Outcome:
+    """Chapter 5: `runbook run --yes` (confirm, check config, rollback, diagnose, remediate,
+    escalate, report)."""
+    from cvntrade.runbook.guided import run_runbook
+
+    with narrator.working("runbook run --yes") as update:
+        done = run_runbook(
+            ctx,
+            yes=True,
+            incident_id=incident,
+            now=plan.runbook_at,
+            symbols=plan.symbols,
+            say=update,
+        )
+    for step in done.steps:
+        narrator.outcome(f"[{step.name}] {step.outcome} ({step.duration_s:.1f} s)")
+    steps = {s.name: s for s in done.steps}
+    if done.stopped or "rollback" not in steps:
+        from cvntrade.demo.story import DemoStoryError
+
+        raise DemoStoryError(f"the runbook stopped early ({done.stopped}) on seed {plan.seed}")
+    rollback = steps["rollback"].data
+    ranking = steps.get("diagnose")
+    first = ranking.data.get("ranking", ["?"])[0] if ranking else "?"
+    return (
+        f"path {done.path}; rollback {rollback.get('total_s', 0.0):.2f} s "
+        f"({'within' if rollback.get('within_sla') else 'OUTSIDE'} the 60 s SLA); "
+        f"diagnosis ranks {first} first",
+        {"steps": {s.name: s.duration_s for s in done.steps}, "path": done.path},
+    )
+
+
+def recovery(
+    ctx: AppContext, plan: DemoPlan, home: Path, incident: int, narrator: Narrator
+) -> Outcome:
+    """Chapter 6: the engine trades the hours after the rollback, then `runbook escalate`."""
+    from cvntrade.drill.world_after import continue_world
+    from cvntrade.runbook.escalation import escalate
+
+    with narrator.working(f"paper trading {plan.world.after_hours} h after the rollback"):
+        cont = continue_world(plan.world, home)
+    served = ", ".join(f"{s} v{v[-1]}" for s, v in sorted(cont.versions.items()) if v)
+    narrator.outcome(f"{cont.trades} trades in {cont.bars} bars; served: {served}")
+    esc = escalate(replace(ctx, clock=fixed_clock(plan.recheck_at)), incident_id=incident)
+    return (
+        f"runbook escalate at {plan.recheck_at:%Y-%m-%d %H:%M}: {esc.recovery.explanation}",
+        {"verdict": esc.recovery.verdict.value, "trades": cont.trades},
+    )
+
+
+def write_up(ctx: AppContext, plan: DemoPlan, incident: int, verdict: str) -> Outcome:
+    """Chapter 7: close the incident as resolved when expectancy recovered (else export it and
+    leave it open for escalation), writing OPERATIONS.md §17.N with its charts."""
+    from cvntrade.runbook.incident_export import close_incident, export_report
+
+    ctx = replace(ctx, clock=fixed_clock(plan.recheck_at))
+    if verdict == "recovered":
+        done = close_incident(
+            ctx, incident, reason="expectancy recovered after the rollback (runbook escalate)"
+        )
+    else:
+        done = export_report(ctx, incident)
+    states = ", ".join(f"{c.item} {c.state}" for c in done.checklist)
+    return (
+        f"{done.heading} in {done.path} with {len(done.charts)} charts; checklist: {states}",
+        {"section": done.heading, "path": str(done.path), "charts": [str(c) for c in done.charts]},
+    )
