@@ -17,12 +17,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from cvntrade.db import create_db_engine
-from cvntrade.db.tables import alert_events, audit_log, incident_notes, incidents
+from cvntrade.db.tables import alert_events, audit_log, incident_notes, incidents, trade_journal
 from cvntrade.demo.home import MARKER
 from cvntrade.registry import CHAMPION, MlflowRegistry
 from cvntrade.runbook.checklist import read_checklist
@@ -48,17 +49,44 @@ def _demo(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+FIRST_RUN: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A home on which `cvntrade demo --fast` ran once."""
+    """A home on which `cvntrade demo --fast` ran once (its outcomes kept in FIRST_RUN)."""
     home = tmp_path_factory.mktemp("demo") / "home"
     done = _demo(home, "--fast")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
+    FIRST_RUN["outcomes"] = _outcomes(home)
     yield home
 
 
 def _engine(home: Path) -> Engine:
     return create_db_engine(f"sqlite:///{home / 'cvntrade.db'}")
+
+
+def _outcomes(home: Path) -> tuple[list[Any], list[Any]]:
+    """What must be the same for the same seed: every trade and every alert transition."""
+    tj, ae = trade_journal.c, alert_events.c
+    engine = _engine(home)
+    try:
+        with engine.connect() as conn:
+            trades = conn.execute(
+                select(
+                    tj.trade_id,
+                    tj.crypto_symbol,
+                    tj.entry_time,
+                    tj.realized_pnl_pct,
+                    tj.model_loss_function,
+                ).order_by(tj.trade_id)
+            ).all()
+            events = conn.execute(
+                select(ae.alert, ae.state, ae.at, ae.labels, ae.values).order_by(ae.id)
+            ).all()
+    finally:
+        engine.dispose()
+    return [tuple(r) for r in trades], [tuple(r) for r in events]
 
 
 def _check_story(home: Path) -> None:
@@ -146,6 +174,9 @@ def test_demo_reruns_on_its_own_home(demo_home: Path) -> None:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr
     assert not (demo_home / "leftover.txt").exists()  # recreated, not appended to
     _check_story(demo_home)  # exactly one incident again
+    trades, events = _outcomes(demo_home)
+    assert trades and events
+    assert (trades, events) == FIRST_RUN["outcomes"]  # same seed, same story
 
 
 def test_demo_refuses_a_foreign_directory_and_deletes_nothing(tmp_path: Path) -> None:

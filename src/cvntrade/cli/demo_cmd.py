@@ -40,6 +40,7 @@ def demo_command(
     """
     from cvntrade.demo import demo_plan, prepare_demo_home, run_story
     from cvntrade.demo.narrative import RichNarrator, summary_table
+    from cvntrade.demo.story import DemoStoryError
 
     plan = demo_plan(seed=seed, fast=fast)  # exit 2 on a bad seed, before the home is touched
     home = home.expanduser().absolute()
@@ -54,8 +55,13 @@ def demo_command(
     console.print(summary_table(result))
     console.print(
         f"demo finished: incident #{result.incident_id}, {result.section} in "
-        f"{result.operations_file}; expectancy {result.recovery}"
+        f"{result.operations_file}; expectancy after the rollback: {result.recovery}"
     )
+    if result.recovery != "recovered":
+        raise DemoStoryError(
+            f"on seed {plan.seed} expectancy did not recover after the rollback "
+            f"({result.recovery}): the incident stays open (see {result.section})"
+        )
 
 
 def _use_home(home: Path) -> None:

@@ -13,12 +13,14 @@ from pathlib import Path
 from cvntrade.errors import UserInputError
 
 MARKER = ".cvntrade-demo"
+LEGACY_MARKERS = (".cvntrade-demo-home",)
+"""What the demo script before `cvntrade demo` marked its home with: still a demo home."""
 MARKER_TEXT = "This directory is a `cvntrade demo` home: the next demo run deletes its contents.\n"
 
 
 def is_demo_home(home: Path) -> bool:
     """True when `home` carries the demo marker file."""
-    return (home / MARKER).is_file()
+    return any((home / name).is_file() for name in (MARKER, *LEGACY_MARKERS))
 
 
 def prepare_demo_home(home: Path) -> bool:

@@ -24,9 +24,11 @@ DEFAULT_SEED = 1
 DEMO_NOW = dt.datetime(2026, 11, 30, 12)
 """The world's present: fixed, so a seed gives the same database and files on every run."""
 FAST_SYMBOLS = DEFAULT_SYMBOLS[:3]
-AFTER_HOURS = 16
-FAST_AFTER_HOURS = 12
-"""Hours the engine trades after the rollback (>= the runbook's 4 h recovery window)."""
+RECHECK_EVERY = dt.timedelta(hours=12)
+"""The engine trades this long after the alert, then the on-call runs `runbook escalate`;
+again while the verdict is `not_yet_known` (fewer than 3 trades since the rollback)."""
+AFTER_HOURS = 72
+"""The world's future: at most this long after the alert (six re-checks)."""
 ALERT_FOR = dt.timedelta(minutes=15)
 """The rule's `for:` (the built-in evaluator's default): pending first, firing 15 min later."""
 RUNBOOK_AFTER = dt.timedelta(minutes=20)
@@ -64,13 +66,18 @@ class DemoPlan:
         return self.now + RUNBOOK_AFTER
 
     @property
-    def recheck_at(self) -> dt.datetime:
-        """After the engine traded the hours after the rollback: escalate and close."""
-        return self.world.market_end
+    def rechecks(self) -> tuple[dt.datetime, ...]:
+        """When `runbook escalate` runs, until its verdict is definite: every `RECHECK_EVERY`
+        after the alert, up to the end of the world's future."""
+        out, at = [], self.now + RECHECK_EVERY
+        while at <= self.world.market_end:
+            out.append(at)
+            at += RECHECK_EVERY
+        return tuple(out)
 
 
 def demo_plan(*, seed: int = DEFAULT_SEED, fast: bool = False) -> DemoPlan:
-    """The plan for `seed` (full: 5 symbols, 16 h after the event's now; fast: 3 symbols, 12 h)."""
+    """The plan for `seed` (full: 5 symbols, the gate swept on each; fast: 3, swept on one)."""
     if not 0 <= seed <= MAX_SEED:
         raise UserInputError(f"--seed must be in [0, {MAX_SEED}] (got {seed})")
     world = plan_world(
@@ -78,7 +85,7 @@ def demo_plan(*, seed: int = DEFAULT_SEED, fast: bool = False) -> DemoPlan:
         seed=seed,
         symbols=FAST_SYMBOLS if fast else DEFAULT_SYMBOLS,
         now=DEMO_NOW,
-        after_hours=FAST_AFTER_HOURS if fast else AFTER_HOURS,
+        after_hours=AFTER_HOURS,
     )
     return DemoPlan(seed=seed, fast=fast, world=world)
 
@@ -146,8 +153,9 @@ def chapters(plan: DemoPlan, home: Path) -> tuple[Chapter, ...]:
             "The binary champions trade; expectancy recovers",
             (
                 f"cvntrade trade paper --symbols {symbols} --from {_iso(w.now)} "
-                f"--to {_iso(w.market_end)}",
-                f"cvntrade runbook escalate --now {_iso(plan.recheck_at)}",
+                f"--to {_iso(plan.rechecks[0])}",
+                f"cvntrade runbook escalate --now {_iso(plan.rechecks[0])}   # every "
+                f"{RECHECK_EVERY.total_seconds() / 3600:g} h until recovered or not",
             ),
         ),
         Chapter(

@@ -102,7 +102,7 @@ def run_story(plan: DemoPlan, home: Path, narrator: Narrator) -> DemoResult:
         run(5, lambda: steps.runbook(ctx, plan, incident, narrator))
         recovered = run(6, lambda: steps.recovery(ctx, plan, home, incident, narrator))
         verdict = str(recovered["verdict"])
-        report = run(7, lambda: steps.write_up(ctx, plan, incident, verdict))
+        report = run(7, lambda: steps.write_up(ctx, incident, verdict, recovered["at"]))
     finally:
         ctx.engine.dispose()
     return DemoResult(

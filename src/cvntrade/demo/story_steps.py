@@ -219,27 +219,40 @@ def runbook(ctx: AppContext, plan: DemoPlan, incident: int, narrator: Narrator) 
 def recovery(
     ctx: AppContext, plan: DemoPlan, home: Path, incident: int, narrator: Narrator
 ) -> Outcome:
-    """Chapter 6: the engine trades the hours after the rollback, then `runbook escalate`."""
+    """Chapter 6: the engine trades on after the rollback; `runbook escalate` every
+    `RECHECK_EVERY` until its verdict is definite (recovered or not) or the future ends."""
+    from cvntrade.domain import RecoveryVerdict
     from cvntrade.drill.world_after import continue_world
     from cvntrade.runbook.escalation import escalate
 
-    with narrator.working(f"paper trading {plan.world.after_hours} h after the rollback"):
-        cont = continue_world(plan.world, home)
-    served = ", ".join(f"{s} v{v[-1]}" for s, v in sorted(cont.versions.items()) if v)
-    narrator.outcome(f"{cont.trades} trades in {cont.bars} bars; served: {served}")
-    esc = escalate(replace(ctx, clock=fixed_clock(plan.recheck_at)), incident_id=incident)
+    start, trades = plan.now, 0
+    esc = None
+    for at in plan.rechecks:
+        with narrator.working(f"paper trading {start:%Y-%m-%d %H:%M} → {at:%H:%M}"):
+            cont = continue_world(plan.world, home, start=start, end=at)
+        trades += cont.trades
+        served = ", ".join(f"{s} v{v[-1]}" for s, v in sorted(cont.versions.items()) if v)
+        esc = escalate(replace(ctx, clock=fixed_clock(at)), incident_id=incident)
+        narrator.outcome(
+            f"{start:%m-%d %H:%M} → {at:%m-%d %H:%M}: {cont.trades} trades (served: {served}); "
+            f"runbook escalate: {esc.recovery.verdict.value}"
+        )
+        start = at
+        if esc.recovery.verdict is not RecoveryVerdict.NOT_YET_KNOWN:
+            break
+    assert esc is not None
     return (
-        f"runbook escalate at {plan.recheck_at:%Y-%m-%d %H:%M}: {esc.recovery.explanation}",
-        {"verdict": esc.recovery.verdict.value, "trades": cont.trades},
+        f"runbook escalate at {start:%Y-%m-%d %H:%M}: {esc.recovery.explanation}",
+        {"verdict": esc.recovery.verdict.value, "trades": trades, "at": start},
     )
 
 
-def write_up(ctx: AppContext, plan: DemoPlan, incident: int, verdict: str) -> Outcome:
+def write_up(ctx: AppContext, incident: int, verdict: str, at: dt.datetime) -> Outcome:
     """Chapter 7: close the incident as resolved when expectancy recovered (else export it and
     leave it open for escalation), writing OPERATIONS.md §17.N with its charts."""
     from cvntrade.runbook.incident_export import close_incident, export_report
 
-    ctx = replace(ctx, clock=fixed_clock(plan.recheck_at))
+    ctx = replace(ctx, clock=fixed_clock(at))
     if verdict == "recovered":
         done = close_incident(
             ctx, incident, reason="expectancy recovered after the rollback (runbook escalate)"

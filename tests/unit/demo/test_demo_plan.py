@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from cvntrade.demo.home import MARKER, is_demo_home, prepare_demo_home
+from cvntrade.demo.home import LEGACY_MARKERS, MARKER, is_demo_home, prepare_demo_home
 from cvntrade.demo.narrative import CONSOLE_URL, summary_rows
 from cvntrade.demo.plan import CAUSE, DEMO_NOW, chapters, demo_plan
 from cvntrade.demo.story import ChapterResult, DemoResult
@@ -20,13 +21,17 @@ def test_full_and_fast_plans_share_the_story_and_differ_in_size() -> None:
     assert full.world.cause == fast.world.cause == CAUSE
     assert full.symbols == DEFAULT_SYMBOLS and len(fast.symbols) == 3
     assert set(fast.symbols) < set(full.symbols)
-    assert full.world.after_hours > fast.world.after_hours > 0
+    assert full.world.after_hours == fast.world.after_hours > 0
     for plan in (full, fast):
         assert plan.now == DEMO_NOW  # fixed: the same seed writes the same rows
         assert plan.now < plan.fired_at < plan.runbook_at
-        # the recovery check runs after the runbook's 4 h window has passed
-        assert plan.recheck_at >= plan.runbook_at + RECOVERY_WINDOW
-        assert plan.recheck_at == plan.world.market_end
+        # the first recovery check runs after the runbook's 4 h window has passed; the
+        # checks are evenly spaced and end with the world's future
+        checks = plan.rechecks
+        assert len(checks) >= 2
+        assert checks[0] >= plan.runbook_at + RECOVERY_WINDOW
+        assert checks[-1] == plan.world.market_end
+        assert len({b - a for a, b in itertools.pairwise(checks)}) == 1
 
 
 def test_the_plan_is_deterministic_and_the_seed_is_checked() -> None:
@@ -65,6 +70,15 @@ def test_a_previous_demo_home_is_emptied_and_marked_again(tmp_path: Path) -> Non
     prepare_demo_home(home)
     (home / "cvntrade.db").write_text("old")
     (home / "data" / "x").mkdir(parents=True)
+    assert prepare_demo_home(home) is True
+    assert sorted(p.name for p in home.iterdir()) == [MARKER]
+
+
+def test_a_home_of_the_old_demo_script_is_a_demo_home(tmp_path: Path) -> None:
+    home = tmp_path / "old"
+    home.mkdir()
+    (home / LEGACY_MARKERS[0]).write_text("")
+    (home / "cvntrade.db").write_text("old")
     assert prepare_demo_home(home) is True
     assert sorted(p.name for p in home.iterdir()) == [MARKER]
 
