@@ -26,7 +26,7 @@ def demo_command(
     fast: bool = typer.Option(
         False,
         "--fast",
-        help="3 symbols (gate swept on one) and 12 h after the alert instead of 5 and 16 h.",
+        help="3 symbols instead of 5, the sweep gate on one of them: the same story, faster.",
     ),
     seed: int = typer.Option(
         DEFAULT_SEED, "--seed", help="Market and model seed: same seed, same story and files."

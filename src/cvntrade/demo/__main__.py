@@ -9,7 +9,7 @@ def main() -> None:
     """Run `cvntrade demo` with this process's arguments."""
     from cvntrade.cli.main import run
 
-    sys.argv = ["cvntrade", "demo", *sys.argv[1:]]
+    sys.argv = [sys.argv[0], "demo", *sys.argv[1:]]
     run()
 
 
