@@ -1,7 +1,8 @@
 """`cvntrade demo --fast` as a user runs it (a subprocess), judged by what it leaves behind in
 the demo home's database, registry and files — never by its printed text.
 
-The story: the built-in evaluator's `expectancy_negative_focal` firing opened an incident; the
+The story: the built-in evaluator's `expectancy_negative_focal` firing opened an incident (and
+the alert resolved after the rollback); the
 runbook's rollback is audited and linked to it (`audit_log.incident_id`); the rolled-back
 symbols' champions are binary in the MLflow registry; expectancy recovered (the escalation's
 verdict, stored as an audit row and an incident note) and the incident is resolved;
@@ -101,6 +102,15 @@ def _check_story(home: Path) -> None:
                     alert_events.c.state == "firing",
                 )
             ).all()
+            states = (
+                conn.execute(
+                    select(alert_events.c.state)
+                    .where(alert_events.c.alert == "expectancy_negative_focal")
+                    .order_by(alert_events.c.id)
+                )
+                .scalars()
+                .all()
+            )
             rollbacks = conn.execute(
                 select(audit_log.c.after).where(
                     audit_log.c.action == "runbook.rollback",
@@ -134,6 +144,8 @@ def _check_story(home: Path) -> None:
         engine.dispose()
     # the evaluator fired by itself and opened the incident
     assert [i for i, _ in fired] == [incident_id]
+    # pending for 15 min, firing, then resolved once focal no longer serves
+    assert states == ["pending", "firing", "resolved"], states
     negative = set(fired[0][1]["negative_symbols"].split(","))
     assert len(negative) >= 2
     # the rollback is audited on the incident and moved the negative symbols

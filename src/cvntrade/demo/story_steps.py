@@ -241,10 +241,26 @@ def recovery(
         if esc.recovery.verdict is not RecoveryVerdict.NOT_YET_KNOWN:
             break
     assert esc is not None
+    alert = _alert_after(ctx, start)
     return (
-        f"runbook escalate at {start:%Y-%m-%d %H:%M}: {esc.recovery.explanation}",
-        {"verdict": esc.recovery.verdict.value, "trades": trades, "at": start},
+        f"runbook escalate at {start:%Y-%m-%d %H:%M}: {esc.recovery.explanation}; "
+        f"built-in evaluator: expectancy_negative_focal {alert}",
+        {"verdict": esc.recovery.verdict.value, "trades": trades, "at": start, "alert": alert},
     )
+
+
+def _alert_after(ctx: AppContext, at: dt.datetime) -> str:
+    """The evaluator once more at `at`: focal no longer active, so the alert resolves (the
+    resolution is noted in the incident); returns the alert's state."""
+    from cvntrade.monitoring.alerts import evaluate_engine
+    from cvntrade.monitoring.evaluator import Evaluator
+
+    evaluator = Evaluator(ctx.engine, [], for_=ALERT_FOR, clock=lambda: at)
+    state = evaluate_engine(ctx.engine, now=at)
+    events = evaluator.evaluate(state)
+    if events:
+        return events[-1].state
+    return "still firing" if state.firing else "not firing"
 
 
 def write_up(ctx: AppContext, incident: int, verdict: str, at: dt.datetime) -> Outcome:
