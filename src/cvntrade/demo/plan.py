@@ -131,7 +131,7 @@ def chapters(plan: DemoPlan, home: Path) -> tuple[Chapter, ...]:
                 f"cvntrade sweep --symbols {first} --gammas 2 --alphas 0.25 {train}",
                 f"cvntrade gate check --symbol {first}",
                 f"cvntrade models set-alias --name {name} --alias champion --version 2 "
-                "--reason 'focal passed the gate'",
+                "--reason 'focal: expectancy uplift in the sweep'",
             ),
         ),
         Chapter(
@@ -161,7 +161,10 @@ def chapters(plan: DemoPlan, home: Path) -> tuple[Chapter, ...]:
         Chapter(
             7,
             "The incident written up",
-            ("cvntrade incident close N --reason 'expectancy recovered after the rollback'",),
+            (
+                "cvntrade incident close 1 --reason 'expectancy recovered after the rollback'"
+                "   # the incident the evaluator opened",
+            ),
         ),
         Chapter(8, "Summary", (f"{env} cvntrade console   # http://127.0.0.1:8080",)),
     )

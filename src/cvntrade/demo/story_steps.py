@@ -88,15 +88,15 @@ def _text(plan: DemoPlan, world: World, chapter: int) -> str:
         hours = int((w.now - w.start).total_seconds() // 3600)
         return (
             f"{len(plan.symbols)} symbols x {hours} hourly bars ({w.start:%Y-%m-%d} → "
-            f"{w.now:%Y-%m-%d %H:%M}); the event at {w.event_at:%Y-%m-%d %H:%M} UTC"
+            f"{w.now:%Y-%m-%d %H:%M}), trend regime with daily swings; the market itself will "
+            f"not change: the event at {w.event_at:%Y-%m-%d %H:%M} UTC is a model release"
         )
     if chapter == 2:
         gate = world.gate
         return (
-            f"binary v1 and focal v2 trained per symbol (gamma 2.0, alpha 0.25); sweep: "
-            f"{gate.get('summary', 'n/a')}; the team promotes focal v2 to champion on its "
-            "expectancy uplift (the post-incident checklist re-runs the gate); at the event a "
-            "focal retrain of a new release (v3: its objective has a sign error) is promoted"
+            f"binary v1 + focal v2 (gamma 2, alpha 0.25) per symbol; sweep: "
+            f"{gate.get('summary', 'n/a')}; focal v2 promoted on its uplift; at the event, focal "
+            "v3 (a new release whose objective has a sign error) promoted"
         )
     result = world.result
     assert result is not None
@@ -147,12 +147,17 @@ def sweep_gate(home: Path, plan: DemoPlan) -> dict[str, Any]:
     passed = sorted(s for s, v in verdicts.items() if v.passed)
     failing = sorted({c.name for v in verdicts.values() for c in v.cell.criteria if not c.passed})
     uplift = {s: v.cell.mean_uplift_pct for s, v in verdicts.items()}
-    summary = (
-        f"focal beats binary by {min(uplift.values()):+.3f} to {max(uplift.values()):+.3f} % "
-        f"a trade (mean over folds); gate (built-in criteria) passed on {len(passed)} of "
-        f"{len(symbols)}" + (f", failing {', '.join(failing)}" if failing else "")
+    low, high = (_signed(f(uplift.values())) for f in (min, max))
+    summary = f"uplift {low} to {high} % a trade, gate passed on {len(passed)}/{len(symbols)}" + (
+        f" (failing {', '.join(failing)})" if failing else ""
     )
     return {"passed": passed, "failing": failing, "uplift_pct": uplift, "summary": summary}
+
+
+def _signed(value: float) -> str:
+    """`+0.012`, never `-0.000`."""
+    text = f"{value:+.3f}"
+    return "+0.000" if text == "-0.000" else text
 
 
 def evaluate_alert(ctx: AppContext, plan: DemoPlan) -> Outcome:
