@@ -83,7 +83,7 @@ def _outcomes(home: Path) -> tuple[list[Any], list[Any]]:
                 ).order_by(tj.trade_id)
             ).all()
             events = conn.execute(
-                select(ae.alert, ae.state, ae.at, ae.labels, ae.values).order_by(ae.id)
+                select(ae.alert, ae.state, ae.at, ae.labels, ae["values"]).order_by(ae.id)
             ).all()
     finally:
         engine.dispose()
