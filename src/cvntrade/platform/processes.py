@@ -110,7 +110,7 @@ def adopt_orphans() -> bool:
         return False
     import ctypes
 
-    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return bool(ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
 def reap_orphans(known: Collection[int]) -> list[int]:
