@@ -69,6 +69,7 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
             "8. Where to look",
             f"incident #{result.incident_id}: {result.recovery}",
             f"{total:.1f}",
+            f"CVN_HOME={home} cvntrade users add you --role viewer, then "
             f"CVN_HOME={home} cvntrade console → {CONSOLE_URL}",
         )
     )

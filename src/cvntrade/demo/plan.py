@@ -166,5 +166,12 @@ def chapters(plan: DemoPlan, home: Path) -> tuple[Chapter, ...]:
                 "   # the incident the evaluator opened",
             ),
         ),
-        Chapter(8, "Summary", (f"{env} cvntrade console   # http://127.0.0.1:8080",)),
+        Chapter(
+            8,
+            "Summary",
+            (
+                f"{env} cvntrade users add you --role viewer   # once: the console's login",
+                f"{env} cvntrade console   # http://127.0.0.1:8080",
+            ),
+        ),
     )

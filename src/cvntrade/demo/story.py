@@ -105,6 +105,7 @@ def run_story(plan: DemoPlan, home: Path, narrator: Narrator) -> DemoResult:
         report = run(7, lambda: steps.write_up(ctx, incident, verdict, recovered["at"]))
     finally:
         ctx.engine.dispose()
+    narrator.chapter(titles[8])  # the caller prints the summary under it
     return DemoResult(
         home=home,
         seed=plan.seed,
