@@ -60,13 +60,18 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
         7: f"{ops} ({result.section}), {_rel(charts, home)}",
     }
     rows = [
-        (f"{c.number}. {c.title}", c.outcome, f"{c.duration_s:.1f}", where.get(c.number, ""))
+        (
+            f"{c.number}. {c.title}",
+            c.headline or c.outcome,
+            f"{c.duration_s:.1f}",
+            where.get(c.number, ""),
+        )
         for c in sorted(result.chapters, key=lambda c: c.number)
     ]
     total = sum(c.duration_s for c in result.chapters)
     rows.append(
         (
-            "8. Where to look",
+            "8. In all",
             f"incident #{result.incident_id}: {result.recovery}",
             f"{total:.1f}",
             f"CVN_HOME={home} cvntrade users add you --role viewer, then "

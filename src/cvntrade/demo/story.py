@@ -45,6 +45,8 @@ class ChapterResult:
     outcome: str
     duration_s: float
     data: dict[str, Any] = field(default_factory=dict)
+    headline: str = ""
+    """A short form of `outcome` for the summary table (the outcome when empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,9 @@ def run_story(plan: DemoPlan, home: Path, narrator: Narrator) -> DemoResult:
         began = time.perf_counter()
         text, data = body()
         narrator.outcome(text)
-        duration = float(data.pop("duration_s", time.perf_counter() - began))
-        done.append(ChapterResult(number, titles[number].title, text, duration, data))
+        duration = time.perf_counter() - began
+        headline = str(data.pop("headline", ""))
+        done.append(ChapterResult(number, titles[number].title, text, duration, data, headline))
         return data
 
     narrator.chapter(titles[1])
@@ -92,9 +95,8 @@ def run_story(plan: DemoPlan, home: Path, narrator: Narrator) -> DemoResult:
     for number in (1, 2, 3):
         text = world.texts[number]
         data = {"gate": world.gate} if number == 2 else {}
-        done.append(
-            ChapterResult(number, titles[number].title, text, world.durations[number], data)
-        )
+        duration, headline = world.durations[number], world.headlines[number]
+        done.append(ChapterResult(number, titles[number].title, text, duration, data, headline))
     ctx = steps.context(home)
     try:
         alert = run(4, lambda: steps.evaluate_alert(ctx, plan))

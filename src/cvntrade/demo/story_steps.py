@@ -1,7 +1,7 @@
 """The bodies of the demo's chapters, each a call of the public API an operator's command runs.
 
-Every function returns `(outcome line, data)`; `data["duration_s"]`, when present, is the
-chapter's own measured time (chapters 1-3 share one `build_world` call).
+Chapters 1-3 are one `build_world` call (`build`); chapters 4-7 each return `(outcome line,
+data)`, `data["headline"]` being the short form the summary table shows.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class World:
 
     result: ScenarioResult | None = None
     texts: dict[int, str] = field(default_factory=dict)
+    headlines: dict[int, str] = field(default_factory=dict)
     durations: dict[int, float] = field(default_factory=dict)
     gate: dict[str, Any] = field(default_factory=dict)
 
@@ -53,6 +54,7 @@ def _chapter_of(message: str) -> int:
 
 def build(plan: DemoPlan, home: Path, narrator: Narrator, titles: dict[int, Chapter]) -> World:
     """Chapters 1-3: `build_world` (market, training + gate + promotion, paper trading)."""
+    from cvntrade.demo.gate_step import sweep_gate
     from cvntrade.drill.scenario import build_world
 
     world = World()
@@ -61,6 +63,7 @@ def build(plan: DemoPlan, home: Path, narrator: Narrator, titles: dict[int, Chap
     def finish(chapter: int) -> None:
         world.durations[chapter] = time.perf_counter() - float(current[1])
         world.texts[chapter] = _text(plan, world, chapter)
+        world.headlines[chapter] = _headline(plan, world, chapter)
         narrator.outcome(world.texts[chapter])
 
     with narrator.working("generating the market") as update:
@@ -75,11 +78,29 @@ def build(plan: DemoPlan, home: Path, narrator: Narrator, titles: dict[int, Chap
 
         def gate() -> None:
             update("sweep gate on the training window")
-            world.gate = sweep_gate(home, plan)
+            world.gate = sweep_gate(home, plan)  # `cvntrade sweep` + `cvntrade gate check`
 
         world.result = build_world(plan.world, home, progress=progress, after_training=gate)
     finish(3)
     return world
+
+
+def _headline(plan: DemoPlan, world: World, chapter: int) -> str:
+    """The short line of chapters 1-3 in the summary table."""
+    w = plan.world
+    if chapter == 1:
+        days = (w.now - w.start).days
+        return f"{len(plan.symbols)} symbols x {days} days of 1h bars, no market event"
+    if chapter == 2:
+        gate = world.gate
+        return (
+            f"binary v1 + focal v2 each; gate passed {len(gate.get('passed', ()))}/"
+            f"{gate.get('judged', '?')}; focal v2 champion; v3 (sign error) at the event"
+        )
+    result = world.result
+    assert result is not None
+    negative = len(result.negative_symbols)
+    return f"{result.trades} trades; 48 h focal negative on {negative} of {len(plan.symbols)}"
 
 
 def _text(plan: DemoPlan, world: World, chapter: int) -> str:
@@ -107,59 +128,6 @@ def _text(plan: DemoPlan, world: World, chapter: int) -> str:
     )
 
 
-def sweep_gate(home: Path, plan: DemoPlan) -> dict[str, Any]:
-    """The FTF sweep (binary baseline vs focal gamma 2, alpha 0.25) on the training window,
-    judged by the gate's built-in criteria (`cvntrade sweep` + `cvntrade gate check`)."""
-    from cvntrade.db import create_db_engine
-    from cvntrade.drill.scenario import world_settings
-    from cvntrade.drill.world_models import FOLDS, LEARNING_RATE, MIN_TRADES
-    from cvntrade.gate import InlineRunner, SweepRequest, check_gate, load_criteria, run_sweep
-    from cvntrade.training.booster import BoosterParams
-
-    settings = world_settings(home)
-    engine = create_db_engine(settings.effective_database_url)
-    w = plan.world
-    symbols = plan.symbols[:1] if plan.fast else plan.symbols
-    try:
-        run_sweep(
-            engine,
-            SweepRequest(
-                symbols=symbols,
-                gammas=(2.0,),
-                alphas=(0.25,),
-                strategy=w.strategy,
-                folds=FOLDS,
-                params=BoosterParams(
-                    rounds=w.rounds, learning_rate=LEARNING_RATE, seed=plan.seed, nthread=1
-                ),
-                min_trades=MIN_TRADES,
-                start=w.start,
-                end=w.train_end,
-            ),
-            runner=InlineRunner(),
-            tracking_uri=settings.effective_tracking_uri,
-            settings=settings,
-        )
-        criteria = load_criteria()
-        verdicts = {s: check_gate(engine, s, w.strategy, criteria) for s in symbols}
-    finally:
-        engine.dispose()
-    passed = sorted(s for s, v in verdicts.items() if v.passed)
-    failing = sorted({c.name for v in verdicts.values() for c in v.cell.criteria if not c.passed})
-    uplift = {s: v.cell.mean_uplift_pct for s, v in verdicts.items()}
-    low, high = (_signed(f(uplift.values())) for f in (min, max))
-    summary = f"uplift {low} to {high} % a trade, gate passed on {len(passed)}/{len(symbols)}" + (
-        f" (failing {', '.join(failing)})" if failing else ""
-    )
-    return {"passed": passed, "failing": failing, "uplift_pct": uplift, "summary": summary}
-
-
-def _signed(value: float) -> str:
-    """`+0.012`, never `-0.000`."""
-    text = f"{value:+.3f}"
-    return "+0.000" if text == "-0.000" else text
-
-
 def evaluate_alert(ctx: AppContext, plan: DemoPlan) -> Outcome:
     """Chapter 4: the built-in evaluator at `now` (pending) and `now + for` (firing)."""
     from cvntrade.monitoring.alerts import evaluate_engine
@@ -185,7 +153,12 @@ def evaluate_alert(ctx: AppContext, plan: DemoPlan) -> Outcome:
     return (
         f"expectancy_negative_focal: {states} (for: 15m); negative over 48 h: {negative}; "
         f"the evaluator opened incident #{event.incident_id}",
-        {"incident_id": event.incident_id, "event_id": event.id},
+        {
+            "incident_id": event.incident_id,
+            "event_id": event.id,
+            "headline": f"pending {plan.now:%H:%M} → firing {plan.fired_at:%H:%M}; "
+            f"incident #{event.incident_id} opened",
+        },
     )
 
 
@@ -217,7 +190,12 @@ def runbook(ctx: AppContext, plan: DemoPlan, incident: int, narrator: Narrator) 
         f"path {done.path}; rollback {rollback.get('total_s', 0.0):.2f} s "
         f"({'within' if rollback.get('within_sla') else 'OUTSIDE'} the 60 s SLA); "
         f"diagnosis ranks {first} first",
-        {"steps": {s.name: s.duration_s for s in done.steps}, "path": done.path},
+        {
+            "steps": {s.name: s.duration_s for s in done.steps},
+            "path": done.path,
+            "headline": f"real → active → rollback {rollback.get('total_s', 0.0):.2f} s (SLA "
+            f"60 s) → {first} → path {done.path}",
+        },
     )
 
 
@@ -250,7 +228,15 @@ def recovery(
     return (
         f"runbook escalate at {start:%Y-%m-%d %H:%M}: {esc.recovery.explanation}; "
         f"built-in evaluator: expectancy_negative_focal {alert}",
-        {"verdict": esc.recovery.verdict.value, "trades": trades, "at": start, "alert": alert},
+        {
+            "verdict": esc.recovery.verdict.value,
+            "trades": trades,
+            "at": start,
+            "alert": alert,
+            "headline": f"{esc.recovery.n_trades} trades since the rollback, mean "
+            f"{esc.recovery.expectancy_pct or 0.0:+.2f} %: {esc.recovery.verdict.value}; "
+            f"alert {alert}",
+        },
     )
 
 
@@ -283,5 +269,11 @@ def write_up(ctx: AppContext, incident: int, verdict: str, at: dt.datetime) -> O
     states = ", ".join(f"{c.item} {c.state}" for c in done.checklist)
     return (
         f"{done.heading} in {done.path} with {len(done.charts)} charts; checklist: {states}",
-        {"section": done.heading, "path": str(done.path), "charts": [str(c) for c in done.charts]},
+        {
+            "section": done.heading,
+            "path": str(done.path),
+            "charts": [str(c) for c in done.charts],
+            "headline": f"{done.heading} + {len(done.charts)} charts; checklist definite; "
+            f"incident {'resolved' if verdict == 'recovered' else 'open'}",
+        },
     )

@@ -101,7 +101,10 @@ def test_a_foreign_directory_or_a_file_is_refused_and_left_alone(tmp_path: Path)
 def test_summary_rows_say_what_happened_how_long_and_where_to_look(tmp_path: Path) -> None:
     ops = tmp_path / "OPERATIONS.md"
     chart = tmp_path / "OPERATIONS_assets" / "incident-4" / "expectancy.png"
-    steps = tuple(ChapterResult(n, f"chapter {n}", f"outcome {n}", float(n)) for n in range(1, 8))
+    steps = tuple(
+        ChapterResult(n, f"chapter {n}", f"outcome {n}", float(n), headline="h1" if n == 1 else "")
+        for n in range(1, 8)
+    )
     result = DemoResult(
         home=tmp_path,
         seed=1,
@@ -114,8 +117,10 @@ def test_summary_rows_say_what_happened_how_long_and_where_to_look(tmp_path: Pat
         chapters=steps[::-1],  # any order: the table is in chapter order
     )
     rows = summary_rows(result)
-    assert [r[0] for r in rows] == [f"{n}. chapter {n}" for n in range(1, 8)] + ["8. Where to look"]
+    assert [r[0] for r in rows] == [f"{n}. chapter {n}" for n in range(1, 8)] + ["8. In all"]
     assert [r[2] for r in rows[:7]] == [f"{n:.1f}" for n in range(1, 8)]
+    # the short headline when there is one, else the outcome line
+    assert [r[1] for r in rows[:3]] == ["h1", "outcome 2", "outcome 3"]
     assert rows[-1][2] == f"{sum(range(1, 8)):.1f}"
     assert rows[-1][1] == "incident #4: recovered"
     assert CONSOLE_URL in rows[-1][3] and f"CVN_HOME={tmp_path}" in rows[-1][3]
