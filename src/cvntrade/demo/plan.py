@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cvntrade.drill.scenario import WorldPlan, plan_world
+from cvntrade.drill.world_models import PROMOTION_REASON
 from cvntrade.errors import UserInputError
 from cvntrade.strategy import DEFAULT_STRATEGY, DEFAULT_SYMBOLS, model_name
 
@@ -131,7 +132,7 @@ def chapters(plan: DemoPlan, home: Path) -> tuple[Chapter, ...]:
                 f"cvntrade sweep --symbols {first} --gammas 2 --alphas 0.25 {train}",
                 f"cvntrade gate check --symbol {first}",
                 f"cvntrade models set-alias --name {name} --alias champion --version 2 "
-                "--reason 'focal: expectancy uplift in the sweep'",
+                f"--reason '{PROMOTION_REASON}'",
             ),
         ),
         Chapter(

@@ -116,8 +116,9 @@ def _text(plan: DemoPlan, world: World, chapter: int) -> str:
         gate = world.gate
         return (
             f"binary v1 + focal v2 (gamma 2, alpha 0.25) per symbol; sweep: "
-            f"{gate.get('summary', 'n/a')}; focal v2 promoted on its uplift; at the event, focal "
-            "v3 (a new release whose objective has a sign error) promoted"
+            f"{gate.get('summary', 'n/a')}; focal v2 made champion all the same (the world's "
+            "premise, audited as such, not a gate pass); at the event, focal v3 (a new release "
+            "whose objective has a sign error) promoted"
         )
     result = world.result
     assert result is not None
