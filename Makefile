@@ -35,8 +35,10 @@ $(AIRFLOW_STAMP):
 	rm -f $(AIRFLOW_VENV)/.installed*
 	touch $@
 
+# The demo's home is recreated at each run only when it carries the demo marker file; any other
+# non-empty directory is refused (exit 2) and left alone (docs/demo.md).
 demo: setup
-	$(BIN)/python -m cvntrade.demo --fresh
+	$(BIN)/cvntrade demo --home $(CURDIR)/.cvn-demo
 
 # promtool, amtool, prometheus, prometheus-alertmanager for the infra/ tests: installed with apt
 # when missing and we are root; otherwise those tests skip (or fail under CI=true) with the command.

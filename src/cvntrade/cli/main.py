@@ -21,6 +21,7 @@ from cvntrade.cli import (
     console_cmd,
     data_cmd,
     db_cmd,
+    demo_cmd,
     doctor_cmd,
     drill_cmd,
     expectancy_cmd,
@@ -82,6 +83,7 @@ app.command("console")(console_cmd.console_command)
 app.add_typer(users_cmd.app, name="users")
 app.command("doctor")(doctor_cmd.doctor_command)
 app.command("up")(up_cmd.up_command)
+app.command("demo")(demo_cmd.demo_command)
 
 
 def warn_config_keys_in_environment(environ: dict[str, str] | os._Environ[str]) -> list[str]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cvntrade.drill.world_market import SIGNAL_STRENGTH, write_market
 from cvntrade.drill.world_models import FOLDS, LEARNING_RATE, MIN_TRADES, ROUNDS
 from cvntrade.drill.world_trading import INTERVAL, trade_through_event
 from cvntrade.errors import UserInputError
@@ -45,7 +46,6 @@ HISTORY_DAYS = 75
 TRADING_DAYS = 14
 EVENT_HOURS_AGO = 60
 """The event happens this long before the world's `now`: the 48 h window is all post-event."""
-SIGNAL_STRENGTH = 2.0
 WORLD_MARKET: tuple[tuple[str, float], ...] = (
     ("swing_reversion", 0.4),
     ("volatility_shift", 0.6),
@@ -63,6 +63,8 @@ MARKET_EVENTS: dict[str, tuple[tuple[str, float], ...]] = {
     "concept-drift": (("signal_reversal", 0.6), ("volatility_shift", 3.0)),
 }
 """Cause -> (market event kind, magnitude)…; the other causes leave the market alone."""
+MAX_AFTER_HOURS = 14 * 24
+"""The longest future a plan may hold (two weeks of bars after `now`)."""
 ProgressCallback = Callable[[str], None]
 
 
@@ -80,6 +82,13 @@ class WorldPlan:
     event_at: dt.datetime
     events: tuple[MarketEvent, ...]
     rounds: int = ROUNDS
+    after_hours: int = 0
+    """Hours of market after `now` (the world's future, see `cvntrade.drill.world_after`)."""
+
+    @property
+    def market_end(self) -> dt.datetime:
+        """The end of the generated market: `now` plus the hours after it."""
+        return self.now + dt.timedelta(hours=self.after_hours)
 
     @property
     def train_end(self) -> dt.datetime:
@@ -115,6 +124,7 @@ def plan_world(
     now: dt.datetime,
     strategy: str = DEFAULT_STRATEGY,
     rounds: int = ROUNDS,
+    after_hours: int = 0,
 ) -> WorldPlan:
     """The world's plan (pure): timeline relative to `now` and the market event of `cause`."""
     if cause not in CAUSES:
@@ -124,6 +134,8 @@ def plan_world(
         raise UserInputError("--symbols needs at least 2 symbols (the alert needs 2 negative)")
     if rounds < 1:
         raise UserInputError(f"--rounds must be >= 1 (got {rounds})")
+    if not 0 <= after_hours <= MAX_AFTER_HOURS:
+        raise UserInputError(f"after_hours must be in [0, {MAX_AFTER_HOURS}] (got {after_hours})")
     end = now.replace(minute=0, second=0, microsecond=0, tzinfo=None)
     event_at = end - dt.timedelta(hours=EVENT_HOURS_AGO)
     trading_start = end - dt.timedelta(days=TRADING_DAYS)
@@ -149,6 +161,7 @@ def plan_world(
         event_at=event_at,
         events=events,
         rounds=rounds,
+        after_hours=after_hours,
     )
 
 
@@ -200,8 +213,12 @@ def build_world(
     *,
     force: bool = False,
     progress: ProgressCallback | None = None,
+    after_training: Callable[[], None] | None = None,
 ) -> ScenarioResult:
-    """Build the world of `plan` in `home` (see the module docstring); returns what it holds."""
+    """Build the world of `plan` in `home` (see the module docstring); returns what it holds.
+
+    `after_training` (optional) runs once the models are trained and promoted, before the
+    engine trades (the demo runs the sweep gate there)."""
     from cvntrade.clock import fixed_clock
     from cvntrade.db import create_db_engine
     from cvntrade.drill.world_models import train_and_promote
@@ -217,8 +234,10 @@ def build_world(
     engine = create_db_engine(settings.effective_database_url)
     try:
         say("market")
-        _write_market(plan, settings)
+        write_market(plan, settings)
         champions, switch_versions, fingerprints = train_and_promote(plan, engine, settings, say)
+        if after_training is not None:
+            after_training()
         say("paper trading through the event")
         report = trade_through_event(plan, engine, settings, switch_versions)
         _, negative = negative_focal_symbols(engine, clock=fixed_clock(plan.now))
@@ -245,35 +264,6 @@ def build_world(
     return result
 
 
-def _write_market(plan: WorldPlan, settings: Settings) -> None:
-    """Generate, validate and store the bars (as `cvntrade data synth` does, events included)."""
-    from cvntrade.market import ParquetStore, generate_market, validate_ohlcv
-
-    market = generate_market(
-        plan.symbols,
-        pd.Timestamp(plan.start),
-        pd.Timestamp(plan.now),
-        interval=INTERVAL,
-        seed=plan.seed,
-        signal_strength=SIGNAL_STRENGTH,
-        events=plan.events,
-    )
-    # Like `data synth`, minus the ground truth: the metadata does not name the event.
-    meta = {
-        "generator": "regime-switching-v1",
-        "seed": plan.seed,
-        "signal_strength": SIGNAL_STRENGTH,
-        "start": plan.start.isoformat(),
-        "end": plan.now.isoformat(),
-        "regime_shift_at": None,
-        "regimes": market.regime_segments(),
-    }
-    store = ParquetStore(settings.home / "data")
-    for symbol in plan.symbols:
-        checked = validate_ohlcv(market.frames[symbol], source=f"drill {symbol}", interval=INTERVAL)
-        store.write(symbol, INTERVAL, checked.frame, source="synthetic", meta=meta)
-
-
 def _write_ground_truth(
     plan: WorldPlan, result: ScenarioResult, fingerprints: dict[str, str]
 ) -> None:
@@ -296,6 +286,7 @@ def _write_ground_truth(
         "focal_objective_fingerprints": fingerprints,
         "signal_strength": SIGNAL_STRENGTH,
         "rounds": plan.rounds,
+        "after_hours": plan.after_hours,
         "learning_rate": LEARNING_RATE,
         "folds": FOLDS,
         "min_trades": MIN_TRADES,

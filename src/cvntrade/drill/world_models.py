@@ -35,6 +35,12 @@ FOCAL_ALPHA = "0.25"
 ProgressCallback = Callable[[str], None]
 
 
+CONFIG_REASON = "focal made the active loss (drill world premise, not a gate verdict)"
+PROMOTION_REASON = "focal v2 made champion (drill world premise, not a gate verdict)"
+"""What the world's audit rows say: the world promotes focal by its premise, whatever the sweep
+gate would say (the demo runs the gate and shows its verdict beside this)."""
+
+
 def train_and_promote(
     plan: WorldPlan, engine: Engine, settings: Settings, say: ProgressCallback
 ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
@@ -92,7 +98,7 @@ def train_and_promote(
             "CVN_FOCAL_GAMMA": FOCAL_GAMMA,
             "CVN_FOCAL_ALPHA": FOCAL_ALPHA,
         },
-        reason="focal promoted after the FTF sweep gate (drill world)",
+        reason=CONFIG_REASON,
         actor=ACTOR,
     )
     champions: dict[str, int] = {}
@@ -105,7 +111,7 @@ def train_and_promote(
             name=model_name(symbol, plan.strategy),
             alias=CHAMPION,
             version=version,
-            reason="focal passed the FTF sweep gate (drill world)",
+            reason=PROMOTION_REASON,
             actor=ACTOR,
         )
         champions[symbol] = version

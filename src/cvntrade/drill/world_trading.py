@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from cvntrade.strategy import model_name
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from sqlalchemy import Engine
 
     from cvntrade.drill.scenario import WorldPlan
@@ -68,6 +70,21 @@ def _deploy_switch(
             )
 
     return ScheduledSwitch(plan.event_at, action)
+
+
+def trade_window(
+    plan: WorldPlan,
+    engine: Engine,
+    settings: Settings,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> EngineReport:
+    """Paper-trade whatever the registry's champions are over `[start, end)` (no switch)."""
+    from cvntrade.trading.service import run_paper
+
+    setup = _engine_setup(plan, engine, settings)
+    return run_paper(setup, data_dir=settings.home / "data", start=start, end=end)
 
 
 def trade_through_event(

@@ -114,3 +114,14 @@ def test_a_world_never_uses_the_production_stores_of_the_environment(
     settings = world_settings(tmp_path)
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'cvntrade.db'}"
     assert settings.effective_tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_a_plan_has_no_future_unless_asked_and_the_future_is_bounded() -> None:
+    plan = plan_world("healthy", seed=1, now=NOW)
+    assert plan.after_hours == 0 and plan.market_end == plan.now
+    later = plan_world("healthy", seed=1, now=NOW, after_hours=12)
+    assert later.market_end == later.now + dt.timedelta(hours=12)
+    assert later.events == plan.events and later.trading_start == plan.trading_start
+    for bad in (-1, 14 * 24 + 1):
+        with pytest.raises(UserInputError, match="after_hours"):
+            plan_world("healthy", seed=1, now=NOW, after_hours=bad)
