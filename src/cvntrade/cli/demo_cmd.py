@@ -8,9 +8,11 @@ from pathlib import Path
 import typer
 
 from cvntrade.cli.common import console
-from cvntrade.demo.plan import DEFAULT_SEED
 
 DEFAULT_HOME = Path(".cvn-demo")
+DEFAULT_SEED = 1
+"""`cvntrade.demo.plan.DEFAULT_SEED`, repeated here so that every `cvntrade` command does not
+import the demo (and pandas) at start-up; a unit test keeps the two equal."""
 
 
 def demo_command(
